@@ -1,0 +1,135 @@
+// The typed cluster model the compiler works on: Namespace, Pod, Service and
+// NetworkPolicy, holding only the fields Flatwall uses, already validated.
+//
+// Not here: decoding from YAML/JSON (manifest_decoder.h), selector matching
+// (selector.h), address parsing (ip_prefix.h).
+#ifndef FLATWALL_POLICY_COMPILER_MODEL_H_
+#define FLATWALL_POLICY_COMPILER_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "policy-compiler/ip_prefix.h"
+
+namespace flatwall::compiler {
+
+using Labels = std::map<std::string, std::string>;
+
+// Where an object came from, for error messages and the verdict log.
+struct SourceLocation {
+  std::string file;
+  int line = 0;  // 1-based line of the object's first line; 0 when unknown
+};
+
+enum class Protocol : uint8_t { kTcp = 6, kUdp = 17, kSctp = 132 };
+
+struct LabelSelectorRequirement {
+  enum class Operator { kIn, kNotIn, kExists, kDoesNotExist };
+  std::string key;
+  Operator op = Operator::kIn;
+  std::vector<std::string> values;  // sorted, unique
+};
+
+// A metav1.LabelSelector. The empty selector (no labels, no expressions) selects all.
+struct LabelSelector {
+  Labels match_labels;
+  std::vector<LabelSelectorRequirement> match_expressions;
+};
+
+struct Namespace {
+  std::string name;
+  std::string uid;
+  Labels labels;  // always includes kubernetes.io/metadata.name=<name>
+  SourceLocation source;
+};
+
+struct ContainerPort {
+  std::string name;  // empty when unnamed
+  uint16_t port = 0;
+  Protocol protocol = Protocol::kTcp;
+};
+
+struct Pod {
+  std::string namespace_name;
+  std::string name;
+  std::string uid;
+  Labels labels;
+  std::string node_name;  // empty while unscheduled
+  bool host_network = false;
+  std::vector<ContainerPort> ports;  // from every container
+  std::vector<IpAddress> ips;        // status.podIPs (or podIP); empty while pending
+  SourceLocation source;
+};
+
+struct ServicePort {
+  std::string name;
+  Protocol protocol = Protocol::kTcp;
+  uint16_t port = 0;
+  // targetPort: a number, or the name of a container port of the backend pods.
+  std::variant<uint16_t, std::string> target_port;
+};
+
+// A v1 Service: only what kube-proxy-style translation in the lab needs.
+struct Service {
+  std::string namespace_name;
+  std::string name;
+  std::vector<IpAddress> cluster_ips;  // empty for headless
+  std::optional<Labels> selector;      // absent: endpoints are managed by hand
+  std::vector<ServicePort> ports;
+  SourceLocation source;
+};
+
+struct IpBlock {
+  IpPrefix cidr;
+  std::vector<IpPrefix> except;  // each strictly inside cidr
+};
+
+// One entry of `from`/`to`. At least one member is set: ip_block alone, or either or
+// both selectors (ANDed). A peer with only pod_selector means the policy's namespace.
+struct PolicyPeer {
+  std::optional<LabelSelector> pod_selector;
+  std::optional<LabelSelector> namespace_selector;
+  std::optional<IpBlock> ip_block;
+};
+
+struct PolicyPort {
+  Protocol protocol = Protocol::kTcp;
+  // Absent: every port of the protocol. A number, or a named container port.
+  std::optional<std::variant<uint16_t, std::string>> port;
+  std::optional<uint16_t> end_port;  // only with a numeric port; >= port
+};
+
+struct PolicyRule {
+  // Absent (or empty) peers: every peer. Empty ports: every port and protocol.
+  std::vector<PolicyPeer> peers;
+  std::vector<PolicyPort> ports;
+};
+
+struct NetworkPolicy {
+  std::string namespace_name;
+  std::string name;
+  std::string uid;
+  int64_t generation = 0;
+  LabelSelector pod_selector;
+  bool affects_ingress = false;  // policyTypes after defaulting
+  bool affects_egress = false;
+  std::vector<PolicyRule> ingress;
+  std::vector<PolicyRule> egress;
+  std::map<std::string, std::string> annotations;
+  SourceLocation source;
+};
+
+using ClusterObject = std::variant<Namespace, Pod, Service, NetworkPolicy>;
+
+// "namespace/name", or "name" for cluster-scoped objects.
+std::string ObjectKey(const ClusterObject& object);
+// "Namespace", "Pod", "Service" or "NetworkPolicy".
+std::string_view ObjectKind(const ClusterObject& object);
+
+}  // namespace flatwall::compiler
+
+#endif  // FLATWALL_POLICY_COMPILER_MODEL_H_
