@@ -21,4 +21,23 @@ std::string_view ObjectKind(const ClusterObject& object) {
   return kKinds[object.index()];
 }
 
+std::string_view ProtocolName(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kTcp:
+      return "TCP";
+    case Protocol::kUdp:
+      return "UDP";
+    case Protocol::kSctp:
+      return "SCTP";
+  }
+  return "?";
+}
+
+std::optional<Protocol> ParseProtocolName(std::string_view name) {
+  for (Protocol protocol : {Protocol::kTcp, Protocol::kUdp, Protocol::kSctp}) {
+    if (ProtocolName(protocol) == name) return protocol;
+  }
+  return std::nullopt;
+}
+
 }  // namespace flatwall::compiler

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -23,21 +24,33 @@ using Labels = std::map<std::string, std::string>;
 struct SourceLocation {
   std::string file;
   int line = 0;  // 1-based line of the object's first line; 0 when unknown
+
+  friend bool operator==(const SourceLocation&, const SourceLocation&) = default;
 };
 
 enum class Protocol : uint8_t { kTcp = 6, kUdp = 17, kSctp = 132 };
+
+// "TCP", "UDP" or "SCTP", as the Kubernetes API spells them.
+std::string_view ProtocolName(Protocol protocol);
+// The inverse of ProtocolName (exact case); nullopt for anything else.
+std::optional<Protocol> ParseProtocolName(std::string_view name);
 
 struct LabelSelectorRequirement {
   enum class Operator { kIn, kNotIn, kExists, kDoesNotExist };
   std::string key;
   Operator op = Operator::kIn;
   std::vector<std::string> values;  // sorted, unique
+
+  friend bool operator==(const LabelSelectorRequirement&,
+                         const LabelSelectorRequirement&) = default;
 };
 
 // A metav1.LabelSelector. The empty selector (no labels, no expressions) selects all.
 struct LabelSelector {
   Labels match_labels;
   std::vector<LabelSelectorRequirement> match_expressions;
+
+  friend bool operator==(const LabelSelector&, const LabelSelector&) = default;
 };
 
 struct Namespace {
@@ -45,12 +58,16 @@ struct Namespace {
   std::string uid;
   Labels labels;  // always includes kubernetes.io/metadata.name=<name>
   SourceLocation source;
+
+  friend bool operator==(const Namespace&, const Namespace&) = default;
 };
 
 struct ContainerPort {
   std::string name;  // empty when unnamed
   uint16_t port = 0;
   Protocol protocol = Protocol::kTcp;
+
+  friend bool operator==(const ContainerPort&, const ContainerPort&) = default;
 };
 
 struct Pod {
@@ -63,6 +80,8 @@ struct Pod {
   std::vector<ContainerPort> ports;  // from every container
   std::vector<IpAddress> ips;        // status.podIPs (or podIP); empty while pending
   SourceLocation source;
+
+  friend bool operator==(const Pod&, const Pod&) = default;
 };
 
 struct ServicePort {
@@ -71,6 +90,8 @@ struct ServicePort {
   uint16_t port = 0;
   // targetPort: a number, or the name of a container port of the backend pods.
   std::variant<uint16_t, std::string> target_port;
+
+  friend bool operator==(const ServicePort&, const ServicePort&) = default;
 };
 
 // A v1 Service: only what kube-proxy-style translation in the lab needs.
@@ -81,11 +102,15 @@ struct Service {
   std::optional<Labels> selector;      // absent: endpoints are managed by hand
   std::vector<ServicePort> ports;
   SourceLocation source;
+
+  friend bool operator==(const Service&, const Service&) = default;
 };
 
 struct IpBlock {
   IpPrefix cidr;
   std::vector<IpPrefix> except;  // each strictly inside cidr
+
+  friend bool operator==(const IpBlock&, const IpBlock&) = default;
 };
 
 // One entry of `from`/`to`. At least one member is set: ip_block alone, or either or
@@ -94,6 +119,8 @@ struct PolicyPeer {
   std::optional<LabelSelector> pod_selector;
   std::optional<LabelSelector> namespace_selector;
   std::optional<IpBlock> ip_block;
+
+  friend bool operator==(const PolicyPeer&, const PolicyPeer&) = default;
 };
 
 struct PolicyPort {
@@ -101,12 +128,16 @@ struct PolicyPort {
   // Absent: every port of the protocol. A number, or a named container port.
   std::optional<std::variant<uint16_t, std::string>> port;
   std::optional<uint16_t> end_port;  // only with a numeric port; >= port
+
+  friend bool operator==(const PolicyPort&, const PolicyPort&) = default;
 };
 
 struct PolicyRule {
   // Absent (or empty) peers: every peer. Empty ports: every port and protocol.
   std::vector<PolicyPeer> peers;
   std::vector<PolicyPort> ports;
+
+  friend bool operator==(const PolicyRule&, const PolicyRule&) = default;
 };
 
 struct NetworkPolicy {
@@ -121,6 +152,8 @@ struct NetworkPolicy {
   std::vector<PolicyRule> egress;
   std::map<std::string, std::string> annotations;
   SourceLocation source;
+
+  friend bool operator==(const NetworkPolicy&, const NetworkPolicy&) = default;
 };
 
 using ClusterObject = std::variant<Namespace, Pod, Service, NetworkPolicy>;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The main job until the lab exists: the example shop cluster's reachability before and
+# after its policies, then why one flow is denied.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flatwall=build/agent/cli/flatwall
+examples=examples/policies
+
+echo "== Reachability on TCP/8080 with no policies (cluster only)"
+"$flatwall" matrix --port 8080 "$examples/00-cluster.yaml"
+echo
+echo "== Reachability on TCP/8080 with every policy in $examples/"
+"$flatwall" matrix --port 8080 "$examples"
+echo
+echo "== Reachability on TCP/5432"
+"$flatwall" matrix --port 5432 "$examples"
+echo
+echo "== Why can the frontend not reach the database?"
+"$flatwall" explain --from shop/frontend --to shop/db --port 5432 "$examples" || true
+echo
+echo "== Why can the backend reach the database?"
+"$flatwall" explain --from shop/backend --to shop/db --port 5432 "$examples"

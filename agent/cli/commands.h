@@ -1,0 +1,20 @@
+// The `flatwall` subcommands. Each takes its arguments (after the subcommand name) and
+// the streams to write to, and returns the process exit code: 0 success, 1 a negative
+// answer or invalid input (validation errors, a denied `explain`), 2 a usage error.
+#ifndef FLATWALL_AGENT_CLI_COMMANDS_H_
+#define FLATWALL_AGENT_CLI_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace flatwall::cli {
+
+int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunCompile(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunMatrix(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace flatwall::cli
+
+#endif  // FLATWALL_AGENT_CLI_COMMANDS_H_

@@ -1,0 +1,39 @@
+// `flatwall`: the command-line tool for app, security and platform teams.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "agent/cli/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: flatwall COMMAND [OPTIONS] FILE...\n"
+    "\n"
+    "commands:\n"
+    "  validate FILE...                          check manifests; every error with file:line: field\n"
+    "  compile --node NAME [-o text|json] FILE... the datapath tables for one node\n"
+    "  matrix [--port N] [--protocol TCP|UDP|SCTP] [-o text|json] FILE...\n"
+    "                                            reachability between every pair of pods\n"
+    "  explain --from NS/POD --to NS/POD|IP --port N [--protocol P] FILE...\n"
+    "                                            the verdict of one flow and the rule behind it\n"
+    "\n"
+    "FILE may be a directory: its *.yaml, *.yml and *.json files are read.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "validate") return flatwall::cli::RunValidate(args, std::cout, std::cerr);
+  if (command == "compile") return flatwall::cli::RunCompile(args, std::cout, std::cerr);
+  if (command == "matrix") return flatwall::cli::RunMatrix(args, std::cout, std::cerr);
+  if (command == "explain") return flatwall::cli::RunExplain(args, std::cout, std::cerr);
+  std::cerr << "flatwall: unknown command \"" << command << "\"\n\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,166 @@
+// The `flatwall` subcommands, called in-process with their real arguments and checked on
+// their output and exit codes; `compile` against golden files (regenerate them with
+// FLATWALL_UPDATE_GOLDEN=1 after an intended change, and review the diff).
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "agent/cli/commands.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace flatwall::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kSourceDir = FLATWALL_SOURCE_DIR;
+const std::string kExamples = kSourceDir + "/examples/policies";
+const std::string kCluster = kExamples + "/00-cluster.yaml";
+const std::string kInvalid = kSourceDir + "/tests/testdata/cli/invalid-policy.yaml";
+
+struct Output {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+using Command = int (*)(const std::vector<std::string>&, std::ostream&, std::ostream&);
+
+Output RunCommand(Command command, const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = command(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+void ExpectGolden(const std::string& actual, const std::string& golden_name) {
+  std::string path = kSourceDir + "/tests/testdata/golden/" + golden_name;
+  if (std::getenv("FLATWALL_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path) << actual;
+    return;
+  }
+  EXPECT_EQ(actual, ReadFile(path)) << "golden file " << path
+                                    << " differs; FLATWALL_UPDATE_GOLDEN=1 rewrites it";
+}
+
+TEST(ValidateCommandTest, AcceptsTheExamples) {
+  Output result = RunCommand(RunValidate, {kExamples});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("ok: 6 file(s) valid"));
+}
+
+TEST(ValidateCommandTest, ListsEveryErrorWithFileLineAndFieldAndFails) {
+  Output result = RunCommand(RunValidate, {kInvalid});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.out, HasSubstr("invalid-policy.yaml:20: spec.ingress[0].ports[0].endPort"));
+  EXPECT_THAT(result.out, HasSubstr("invalid-policy.yaml:21: spec.ingress[0].ports[1].protocol"));
+  EXPECT_THAT(result.out, HasSubstr("2 error(s) in 1 file(s)"));
+}
+
+TEST(ValidateCommandTest, MissingFileIsReported) {
+  Output result = RunCommand(RunValidate, {kSourceDir + "/no-such-file.yaml"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("no-such-file.yaml: no such file or directory"));
+}
+
+TEST(CompileCommandTest, TextOutputMatchesGoldenPerNode) {
+  for (const std::string node : {"node-1", "node-2"}) {
+    SCOPED_TRACE(node);
+    Output result = RunCommand(RunCompile, {"--node", node, kExamples});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    ExpectGolden(result.out, "compile-examples-" + node + ".txt");
+  }
+}
+
+TEST(CompileCommandTest, JsonOutputMatchesGolden) {
+  Output result = RunCommand(RunCompile, {"--node", "node-1", "-o", "json", kExamples});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ExpectGolden(result.out, "compile-examples-node-1.json");
+  nlohmann::json image = nlohmann::json::parse(result.out);
+  EXPECT_EQ(image["endpoints"].size(), 2u);  // frontend and backend run on node-1
+}
+
+TEST(CompileCommandTest, RequiresNode) {
+  EXPECT_EQ(RunCommand(RunCompile, {kExamples}).exit_code, 2);
+}
+
+TEST(MatrixCommandTest, JsonListsEveryPairWithTheDocumentedShape) {
+  Output result = RunCommand(RunMatrix, {"--port", "5432", "-o", "json", kExamples});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  nlohmann::json cells = nlohmann::json::parse(result.out);
+  ASSERT_EQ(cells.size(), 25u);  // five pods
+  for (const auto& cell : cells) {
+    EXPECT_EQ(cell["port"], 5432);
+    EXPECT_EQ(cell["protocol"], "TCP");
+    bool expected = cell["from"] == cell["to"] ||
+                    (cell["from"] == "shop/backend" && cell["to"] == "shop/db");
+    // The database accepts only the api tier; everything else in shop is denied by default
+    // or its egress; other namespaces are not isolated but the shop pods are.
+    if (cell["to"] == "shop/db" || cell["from"] == "shop/backend") {
+      EXPECT_EQ(cell["allowed"], expected) << cell.dump();
+    }
+  }
+}
+
+TEST(MatrixCommandTest, WithoutPoliciesEverythingIsReachable) {
+  Output result = RunCommand(RunMatrix, {"--port", "8080", kCluster});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("reachability on TCP/8080"));
+  EXPECT_THAT(result.out.substr(result.out.find('\n')), Not(HasSubstr("X")));
+}
+
+TEST(MatrixCommandTest, RejectsBadOptions) {
+  EXPECT_EQ(RunCommand(RunMatrix, {"--port", "0", kExamples}).exit_code, 2);
+  EXPECT_EQ(RunCommand(RunMatrix, {"--protocol", "ICMP", kExamples}).exit_code, 2);
+  EXPECT_EQ(RunCommand(RunMatrix, {"--colour", "red", kExamples}).exit_code, 2);
+  EXPECT_EQ(RunCommand(RunMatrix, {}).exit_code, 2);
+}
+
+TEST(ExplainCommandTest, DeniedFlowNamesTheIsolatingPolicies) {
+  Output result = RunCommand(RunExplain, {"--from", "shop/frontend", "--to", "shop/db", "--port",
+                                   "5432", kExamples});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.out, HasSubstr("DENIED"));
+  EXPECT_THAT(result.out, HasSubstr("isolated by: shop/allow-dns, shop/default-deny-all, "
+                                     "shop/frontend-to-backend"));
+  EXPECT_THAT(result.out, HasSubstr("no egress rule of the isolating policies allows it"));
+}
+
+TEST(ExplainCommandTest, AllowedFlowNamesTheDecidingRules) {
+  Output result = RunCommand(RunExplain, {"--from", "shop/backend", "--to", "shop/db", "--port",
+                                   "5432", "-o", "json", kExamples});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  nlohmann::json answer = nlohmann::json::parse(result.out);
+  EXPECT_TRUE(answer["allowed"]);
+  EXPECT_EQ(answer["egress"]["rule"], "shop/backend-from-frontend egress[0]");
+  EXPECT_EQ(answer["ingress"]["rule"], "shop/db-from-backend ingress[0]");
+}
+
+TEST(ExplainCommandTest, ExternalDestinationIsJudgedByIpBlock) {
+  Output allowed = RunCommand(RunExplain, {"--from", "shop/backend", "--to", "10.10.7.9", "--port",
+                                    "443", kExamples});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.out;
+  EXPECT_THAT(allowed.out, HasSubstr("allowed by shop/backend-egress-vpc egress[0]"));
+  Output excepted = RunCommand(RunExplain, {"--from", "shop/backend", "--to", "10.10.200.9", "--port",
+                                     "443", kExamples});
+  EXPECT_EQ(excepted.exit_code, 1) << excepted.out;
+}
+
+TEST(ExplainCommandTest, UnknownPodIsAUsageError) {
+  Output result = RunCommand(RunExplain, {"--from", "shop/nobody", "--to", "shop/db", "--port", "1",
+                                   kExamples});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("no pod shop/nobody"));
+}
+
+}  // namespace
+}  // namespace flatwall::cli
