@@ -18,6 +18,10 @@ absl::StatusOr<IpAddress> IpAddress::Parse(std::string_view text_view) {
   // absl::string_view is not std::string_view in this abseil build.
   std::string text(text_view);
   const std::string& s = text;
+  // inet_pton stops at a NUL, so "10.0.0.1\0junk" would otherwise pass.
+  if (s.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("an IP address may not contain a NUL character");
+  }
   std::array<uint8_t, 16> bytes{};
   in_addr v4;
   if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
@@ -53,7 +57,15 @@ std::string IpAddress::ToString() const {
   return buffer;
 }
 
-absl::StatusOr<IpPrefix> IpPrefix::Parse(std::string_view text_view) {
+absl::StatusOr<IpPrefix> IpPrefix::Parse(std::string_view text) {
+  return ParseImpl(text, /*allow_host_bits=*/false);
+}
+
+absl::StatusOr<IpPrefix> IpPrefix::ParseAllowingHostBits(std::string_view text) {
+  return ParseImpl(text, /*allow_host_bits=*/true);
+}
+
+absl::StatusOr<IpPrefix> IpPrefix::ParseImpl(std::string_view text_view, bool allow_host_bits) {
   std::string text(text_view);
   size_t slash = text.find('/');
   if (slash == std::string::npos) {
@@ -74,7 +86,7 @@ absl::StatusOr<IpPrefix> IpPrefix::Parse(std::string_view text_view) {
         "\"", text, "\" has an invalid prefix length (0-", max_length, " allowed)"));
   }
   IpPrefix prefix = Of(*address, length);
-  if (prefix.address_ != *address) {
+  if (!allow_host_bits && prefix.address_ != *address) {
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" has host bits set; did you mean \"",
                                                    prefix.ToString(), "\"?"));
   }

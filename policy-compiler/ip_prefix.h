@@ -43,6 +43,10 @@ class IpPrefix {
   // Parses "a.b.c.d/L" or "x::/L". Host bits must be zero, as the API server requires for
   // ipBlock; InvalidArgument otherwise (the message says what is wrong).
   static absl::StatusOr<IpPrefix> Parse(std::string_view text);
+  // Like Parse, but host bits are allowed and cleared ("10.0.0.5/8" is 10.0.0.0/8), as the
+  // API server does for the legacy CIDR fields such as NetworkPolicy ipBlock.cidr/except
+  // (net.ParseCIDR semantics while the StrictIPCIDRValidation feature gate is off).
+  static absl::StatusOr<IpPrefix> ParseAllowingHostBits(std::string_view text);
   // The prefix of `address` with `length` bits in its own family (0..32 or 0..128);
   // host bits are cleared.
   static IpPrefix Of(const IpAddress& address, int length);
@@ -59,6 +63,8 @@ class IpPrefix {
   auto operator<=>(const IpPrefix&) const = default;
 
  private:
+  static absl::StatusOr<IpPrefix> ParseImpl(std::string_view text, bool allow_host_bits);
+
   IpAddress address_;
   int length_ = 0;
 };

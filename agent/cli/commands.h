@@ -14,6 +14,8 @@ int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::os
 int RunCompile(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunMatrix(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `flatwall lab up|apply|probe|down`: the flat-network lab (agent/lab/lab.h).
+int RunLab(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace flatwall::cli
 

@@ -17,6 +17,7 @@ constexpr char kUsage[] =
     "                                            reachability between every pair of pods\n"
     "  explain --from NS/POD --to NS/POD|IP --port N [--protocol P] FILE...\n"
     "                                            the verdict of one flow and the rule behind it\n"
+    "  lab up|apply|probe|down ...               the flat network on this machine (docs/lab.md)\n"
     "\n"
     "FILE may be a directory: its *.yaml, *.yml and *.json files are read.\n";
 
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   if (command == "compile") return flatwall::cli::RunCompile(args, std::cout, std::cerr);
   if (command == "matrix") return flatwall::cli::RunMatrix(args, std::cout, std::cerr);
   if (command == "explain") return flatwall::cli::RunExplain(args, std::cout, std::cerr);
+  if (command == "lab") return flatwall::cli::RunLab(args, std::cout, std::cerr);
   std::cerr << "flatwall: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

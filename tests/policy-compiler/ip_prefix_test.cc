@@ -1,5 +1,8 @@
 #include "policy-compiler/ip_prefix.h"
 
+#include <initializer_list>
+#include <string>
+
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -37,6 +40,35 @@ TEST(IpPrefixTest, RejectsBadLengthsAndText) {
     SCOPED_TRACE(text);
     EXPECT_FALSE(IpPrefix::Parse(text).ok());
   }
+}
+
+TEST(IpPrefixTest, ParseAllowingHostBitsClearsThem) {
+  struct Case {
+    const char* text;
+    const char* want;
+  };
+  for (const Case& c : std::initializer_list<Case>{{"10.10.1.5/24", "10.10.1.0/24"},
+                                                   {"10.10.1.5/32", "10.10.1.5/32"},
+                                                   {"192.168.7.9/0", "0.0.0.0/0"},
+                                                   {"fd00::17/64", "fd00::/64"}}) {
+    SCOPED_TRACE(c.text);
+    absl::StatusOr<IpPrefix> prefix = IpPrefix::ParseAllowingHostBits(c.text);
+    FW_ASSERT_OK(prefix);
+    EXPECT_EQ(prefix->ToString(), c.want);
+  }
+}
+
+TEST(IpPrefixTest, ParseAllowingHostBitsStillRejectsBadText) {
+  for (const char* text : {"10.0.0.0/33", "10.0.0.0", "hello/8", "::ffff:10.0.0.0/120"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(IpPrefix::ParseAllowingHostBits(text).ok());
+  }
+}
+
+TEST(IpPrefixTest, RejectsEmbeddedNul) {
+  using std::string_literals::operator""s;
+  EXPECT_FALSE(IpAddress::Parse("10.0.0.1\0junk"s).ok());
+  EXPECT_FALSE(IpPrefix::Parse("10.0.0.0\0junk/8"s).ok());
 }
 
 TEST(IpPrefixTest, ContainsRespectsFamilyAndLength) {

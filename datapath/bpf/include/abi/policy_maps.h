@@ -97,8 +97,10 @@ FW_ABI_SIZE(struct fw_cidr_value, 4);
  * protocol without a port stops after `protocol`, and a port range [port, endPort] is the
  * minimal set of port prefixes covering it. Lookup: the full key with prefixlen
  * FW_RULE_KEY_BITS, once per remote kind present (identity, CIDR class, any).
- * max_entries: 256k rule entries per node. */
-#define FW_MAX_RULES 262144
+ * max_entries: 1M entries per node. A rule entry exists per (local ruleset, remote identity,
+ * port prefix), so a 100k-pod cluster with 10k policies gives a node ~420k entries
+ * (bench/compiler_bench); LPM tries are not preallocated, so the cap costs nothing unused. */
+#define FW_MAX_RULES 1048576
 #define FW_PIN_RULES "fw_rules_v1"
 
 enum fw_remote_kind {

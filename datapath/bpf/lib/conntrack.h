@@ -1,0 +1,100 @@
+/* Conntrack: flow keys, lifetimes and the fw_ct_v1 entry life cycle (create, refresh,
+ * revoke). The map and its key are described in abi/datapath_maps.h; the rules in
+ * docs/datapath.md ("Conntrack").
+ *
+ * Not here: the decision of what to do on a miss (hook.h, policy.h). */
+#ifndef FLATWALL_BPF_LIB_CONNTRACK_H_
+#define FLATWALL_BPF_LIB_CONNTRACK_H_
+
+#include "lib/base.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+
+static __always_inline void fw_ct_key_init(struct fw_ct_key *key, const struct fw_addr *local,
+					   const struct fw_addr *remote, __be16 local_port,
+					   __be16 remote_port, __u8 protocol)
+{
+	fw_addr_copy(&key->local, local);
+	fw_addr_copy(&key->remote, remote);
+	key->local_port = local_port;
+	key->remote_port = remote_port;
+	key->protocol = protocol;
+}
+
+static __always_inline bool fw__tcp_closing(const struct fw_ct_value *ct)
+{
+	__u8 seen = ct->tcp_flags[FW_CT_ORIGINAL] | ct->tcp_flags[FW_CT_REPLY];
+
+	return (seen & FW_TCP_RST) ||
+	       ((ct->tcp_flags[FW_CT_ORIGINAL] & ct->tcp_flags[FW_CT_REPLY]) & FW_TCP_FIN);
+}
+
+static __always_inline __u64 fw__ct_lifetime(const struct fw_ct_value *ct, __u8 protocol)
+{
+	switch (protocol) {
+	case IPPROTO_TCP:
+		if (fw__tcp_closing(ct))
+			return FW_CT_LIFETIME_TCP_CLOSING_NS;
+		if (ct->tcp_flags[FW_CT_ORIGINAL] & ct->tcp_flags[FW_CT_REPLY] & FW_TCP_ACK)
+			return FW_CT_LIFETIME_TCP_ESTABLISHED_NS;
+		return FW_CT_LIFETIME_TCP_OPENING_NS;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return FW_CT_LIFETIME_ICMP_NS;
+	}
+	return FW_CT_LIFETIME_UDP_NS;
+}
+
+/* Whether an entry still stands for the flow this packet belongs to: within its lifetime,
+ * and not a closed TCP connection whose port pair a new SYN is reusing. */
+static __always_inline bool fw_ct_alive(const struct fw_ct_value *ct, __u8 protocol,
+					__u8 tcp_flags, __u64 now)
+{
+	/* Signed: another CPU may have stamped the entry a tick after our clock read. */
+	if ((__s64)(now - ct->last_seen_ns) > (__s64)fw__ct_lifetime(ct, protocol))
+		return false;
+	if (protocol == IPPROTO_TCP && (tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) == FW_TCP_SYN &&
+	    fw__tcp_closing(ct))
+		return false;
+	return true;
+}
+
+/* Accounts a packet of a live entry. The timestamp is written only when the coarse clock
+ * moved, so the cache line is not dirtied on every packet. The flow counters are plain
+ * adds: each direction has its own words, and one direction of one flow is processed by
+ * one CPU at a time in practice, so a lost increment needs two CPUs racing on the same
+ * flow and direction; locked adds would cost ~7 ns on every established packet. */
+static __always_inline void fw_ct_refresh(struct fw_ct_value *ct, __u32 ct_dir, __u8 tcp_flags,
+					  __u32 len, __u64 now)
+{
+	ct_dir &= 1;
+	if (ct->last_seen_ns != now)
+		ct->last_seen_ns = now;
+	if ((ct->tcp_flags[ct_dir] | tcp_flags) != ct->tcp_flags[ct_dir])
+		ct->tcp_flags[ct_dir] |= tcp_flags;
+	ct->packets[ct_dir]++;
+	ct->bytes[ct_dir] += len;
+}
+
+/* Records a new flow allowed for `reason` in the direction `origin`. Overwrites an
+ * expired entry with the same key. Returns false when the map refused. */
+static __always_inline bool fw_ct_create(const struct fw_ct_key *key, __u8 origin, __u8 reason,
+					 __u8 flags, __u32 generation, __u32 rule_id,
+					 __u8 tcp_flags, __u32 len, __u64 now)
+{
+	struct fw_ct_value ct = {
+		.last_seen_ns = now,
+		.packets = {1, 0},
+		.bytes = {len, 0},
+		.generation = generation,
+		.rule_id = rule_id,
+		.origin = origin,
+		.flags = flags,
+		.tcp_flags = {tcp_flags, 0},
+		.reason = reason,
+	};
+
+	return bpf_map_update_elem(&fw_ct_v1, key, &ct, BPF_ANY) == 0;
+}
+
+#endif /* FLATWALL_BPF_LIB_CONNTRACK_H_ */
