@@ -85,6 +85,8 @@ const char* MapPinName(DatapathMap map) {
     case DatapathMap::kRules: return FW_PIN_RULES;
     case DatapathMap::kConfig: return FW_PIN_CONFIG;
     case DatapathMap::kServices: return FW_PIN_SERVICES;
+    case DatapathMap::kVeth: return FW_PIN_VETH;
+    case DatapathMap::kVethBig: return FW_PIN_VETH_BIG;
     case DatapathMap::kConntrack: return FW_PIN_CONNTRACK;
     case DatapathMap::kFragments: return FW_PIN_FRAGMENTS;
     case DatapathMap::kCounters: return FW_PIN_COUNTERS;
@@ -139,6 +141,8 @@ int Datapath::map_fd(DatapathMap map) const {
     case DatapathMap::kRules: return bpf_map__fd(maps.fw_rules_v1);
     case DatapathMap::kConfig: return bpf_map__fd(maps.fw_config_v1);
     case DatapathMap::kServices: return bpf_map__fd(maps.fw_services_v1);
+    case DatapathMap::kVeth: return bpf_map__fd(maps.fw_veth_v1);
+    case DatapathMap::kVethBig: return bpf_map__fd(maps.fw_veth_big_v1);
     case DatapathMap::kConntrack: return bpf_map__fd(maps.fw_ct_v1);
     case DatapathMap::kFragments: return bpf_map__fd(maps.fw_frags_v1);
     case DatapathMap::kCounters: return bpf_map__fd(maps.fw_counters_v1);

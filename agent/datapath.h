@@ -26,6 +26,8 @@ enum class DatapathMap {
   kRules,
   kConfig,
   kServices,
+  kVeth,
+  kVethBig,
   kConntrack,
   kFragments,
   kCounters,
@@ -37,8 +39,9 @@ enum class DatapathMap {
 inline constexpr DatapathMap kAllDatapathMaps[] = {
     DatapathMap::kEndpoints, DatapathMap::kIpcache,   DatapathMap::kCidrs,
     DatapathMap::kRules,     DatapathMap::kConfig,    DatapathMap::kServices,
-    DatapathMap::kConntrack, DatapathMap::kFragments, DatapathMap::kCounters,
-    DatapathMap::kStats,     DatapathMap::kEventRate, DatapathMap::kEvents,
+    DatapathMap::kVeth,      DatapathMap::kVethBig,   DatapathMap::kConntrack,
+    DatapathMap::kFragments, DatapathMap::kCounters,  DatapathMap::kStats,
+    DatapathMap::kEventRate, DatapathMap::kEvents,
 };
 
 inline constexpr fw_hook kAllHooks[] = {FW_HOOK_FROM_POD, FW_HOOK_TO_POD, FW_HOOK_UPLINK};

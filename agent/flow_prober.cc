@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 
 #include "agent/packet_builder.h"
+#include "agent/veth_binding.h"
 #include "policy-compiler/status_macros.h"
 
 namespace flatwall::agent {
@@ -23,6 +24,8 @@ absl::StatusOr<FlowVerdict> FlowProber::Probe(const Flow& flow) {
   }
   const std::vector<uint8_t> frame = packet.Build();
 
+  // The probe plays the source pod: the test-run device is its veth.
+  FW_RETURN_IF_ERROR(BindVeth(runner_datapath_, kTestRunIfindex, {flow.source}));
   FlowVerdict verdict;
   FW_ASSIGN_OR_RETURN(verdict.from_pod, runner_.Run(FW_HOOK_FROM_POD, frame));
   if (verdict.from_pod.verdict != FW_VERDICT_ALLOW) return verdict;

@@ -34,15 +34,18 @@ struct FlowVerdict {
 class FlowProber {
  public:
   // `datapath` must outlive the prober.
-  explicit FlowProber(const Datapath& datapath) : runner_(datapath) {}
+  explicit FlowProber(const Datapath& datapath) : runner_datapath_(datapath), runner_(datapath) {}
 
   // Sends the flow's first packet: a TCP SYN, a UDP datagram, an SCTP INIT, an ICMP(v6)
   // echo request, or an empty datagram of another protocol. Each probe takes the next
   // source port (ICMP: identifier) in 32768..60999, so earlier probes' conntrack entries
-  // do not answer for it. Errors from PacketRunner::Run.
+  // do not answer for it. The from-pod run comes from the test-run device (loopback),
+  // which the probe binds to the flow's source first (veth_binding.h): the probe plays
+  // that pod. Errors from PacketRunner::Run and BindVeth.
   absl::StatusOr<FlowVerdict> Probe(const Flow& flow);
 
  private:
+  const Datapath& runner_datapath_;
   PacketRunner runner_;
   uint16_t next_source_port_ = kFirstSourcePort;
   static constexpr uint16_t kFirstSourcePort = 32768;

@@ -26,6 +26,7 @@ absl::StatusOr<RunResult> PacketRunner::Run(fw_hook hook, const std::vector<uint
   }
   __sk_buff context_in{};
   context_in.mark = options.mark;
+  context_in.ifindex = options.ifindex;
   __sk_buff context_out{};
   bpf_test_run_opts run{};
   run.sz = sizeof(run);

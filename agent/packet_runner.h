@@ -21,6 +21,10 @@ namespace flatwall::agent {
 struct RunOptions {
   uint32_t mark = 0;    // skb->mark on entry (e.g. the Service mark after kube-proxy)
   uint32_t repeat = 1;  // runs of the same packet; the result is the last run's
+  // skb->ifindex: the device the packet arrives on (the from-pod hook checks the source
+  // address against this veth's binding, veth_binding.h). 0: loopback (ifindex 1), the
+  // kernel's default; another value must name an existing interface.
+  uint32_t ifindex = 0;
 };
 
 struct RunResult {

@@ -20,6 +20,7 @@ std::string_view ReasonName(int reason) {
     case FW_REASON_MALFORMED_L4: return "MALFORMED_L4";
     case FW_REASON_FRAGMENT: return "FRAGMENT";
     case FW_REASON_EXT_HEADERS: return "EXT_HEADERS";
+    case FW_REASON_SPOOFED: return "SPOOFED";
   }
   return "UNKNOWN";
 }

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/cli/command_line.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/datapath_option.h"
 #include "agent/cli/image_format.h"
 #include "agent/cli/manifest_files.h"
 #include "nlohmann/json.hpp"
@@ -43,6 +44,34 @@ absl::StatusOr<FlowEnd> ResolveEnd(const compiler::ClusterState& state, const st
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is neither NS/POD nor an IP"));
   }
   return FlowEnd{text, *address};
+}
+
+compiler::PolicyVerdict FromProgram(const agent::RunResult& result) {
+  return {.verdict = result.verdict,
+          .reason = result.reason,
+          .rule_id = result.rule_id,
+          .local_identity = result.local_identity,
+          .remote_identity = result.remote_identity};
+}
+
+// The flow as the programs decide it. When the source's egress drops the packet the
+// destination's program never sees it; that side then shows the compiled tables' answer,
+// which is what the program would decide were the packet let through.
+absl::StatusOr<compiler::FlowVerdict> ProgramVerdict(agent::BpfFlowJudge& bpf,
+                                                     const MapImage& image, const FlowEnd& from,
+                                                     const FlowEnd& to, uint8_t protocol,
+                                                     uint16_t port) {
+  absl::StatusOr<agent::FlowVerdict> probed =
+      bpf.Probe({from.address, to.address, protocol, port});
+  if (!probed.ok()) return probed.status();
+  compiler::FlowVerdict verdict;
+  verdict.allowed = probed->allowed;
+  verdict.egress = FromProgram(probed->from_pod);
+  verdict.ingress = probed->to_pod.has_value()
+                        ? FromProgram(*probed->to_pod)
+                        : compiler::CheckFlow(image, from.address, to.address, protocol, port)
+                              .ingress;
+  return verdict;
 }
 
 const compiler::EndpointInfo* FindEndpoint(const MapImage& image, const IpAddress& address) {
@@ -92,11 +121,11 @@ void PrintSide(const MapImage& image, const std::string& title, const PolicyVerd
 
 int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   absl::StatusOr<CommandLine> line =
-      CommandLine::Parse(args, {.with_value = {"from", "to", "port", "protocol", "o"}});
+      CommandLine::Parse(args, {.with_value = {"from", "to", "port", "protocol", "o", "datapath"}});
   auto usage = [&err](const std::string& problem) {
     err << "flatwall explain: " << problem
         << "\nusage: flatwall explain --from NS/POD --to NS/POD|IP --port N [--protocol "
-           "TCP|UDP|SCTP] [-o text|json] FILE...\n";
+           "TCP|UDP|SCTP] [-o text|json] [--datapath model|bpf] FILE...\n";
     return 2;
   };
   if (!line.ok()) return usage(std::string(line.status().message()));
@@ -111,6 +140,8 @@ int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (!protocol) return usage("--protocol must be TCP, UDP or SCTP");
   std::string format = line->ValueOr("o", "text");
   if (format != "text" && format != "json") return usage("-o must be text or json");
+  absl::StatusOr<DatapathChoice> datapath = ParseDatapathOption(line->ValueOr("datapath", "model"));
+  if (!datapath.ok()) return usage(std::string(datapath.status().message()));
 
   std::optional<LoadedManifests> loaded =
       LoadManifestsForCommand(line->positional(), "explain", err);
@@ -121,8 +152,21 @@ int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (!to.ok()) return usage(std::string(to.status().message()));
 
   MapImage image = compiler::Compile(loaded->state, {.all_nodes = true});
-  compiler::FlowVerdict verdict = compiler::CheckFlow(
-      image, from->address, to->address, static_cast<uint8_t>(*protocol), *port);
+  const uint8_t protocol_number = static_cast<uint8_t>(*protocol);
+  compiler::FlowVerdict verdict;
+  if (*datapath == DatapathChoice::kBpf) {
+    std::unique_ptr<agent::BpfFlowJudge> bpf = LoadBpfJudge(image, "explain", err);
+    if (bpf == nullptr) return 1;
+    absl::StatusOr<compiler::FlowVerdict> probed =
+        ProgramVerdict(*bpf, image, *from, *to, protocol_number, *port);
+    if (!probed.ok()) {
+      err << "flatwall explain: --datapath bpf: " << probed.status().message() << "\n";
+      return 1;
+    }
+    verdict = *probed;
+  } else {
+    verdict = compiler::CheckFlow(image, from->address, to->address, protocol_number, *port);
+  }
   const compiler::EndpointInfo* source = FindEndpoint(image, from->address);
   const compiler::EndpointInfo* destination = FindEndpoint(image, to->address);
   std::string traffic = absl::StrCat(std::string(compiler::ProtocolName(*protocol)), "/", *port);

@@ -1,5 +1,6 @@
 #include "agent/cli/command_line.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/datapath_option.h"
 #include "agent/cli/manifest_files.h"
 #include "agent/cli/reachability_output.h"
 #include "policy-compiler/compiler.h"
@@ -9,11 +10,11 @@ namespace flatwall::cli {
 
 int RunMatrix(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   absl::StatusOr<CommandLine> line =
-      CommandLine::Parse(args, {.with_value = {"port", "protocol", "o"}});
+      CommandLine::Parse(args, {.with_value = {"port", "protocol", "o", "datapath"}});
   auto usage = [&err](const std::string& problem) {
     err << "flatwall matrix: " << problem
         << "\nusage: flatwall matrix [--port N] [--protocol TCP|UDP|SCTP] [-o text|json] "
-           "FILE...\n";
+           "[--datapath model|bpf] FILE...\n";
     return 2;
   };
   if (!line.ok()) return usage(std::string(line.status().message()));
@@ -25,13 +26,26 @@ int RunMatrix(const std::vector<std::string>& args, std::ostream& out, std::ostr
   if (!protocol) return usage("--protocol must be TCP, UDP or SCTP");
   std::string format = line->ValueOr("o", "text");
   if (format != "text" && format != "json") return usage("-o must be text or json");
+  absl::StatusOr<DatapathChoice> datapath = ParseDatapathOption(line->ValueOr("datapath", "model"));
+  if (!datapath.ok()) return usage(std::string(datapath.status().message()));
 
   std::optional<LoadedManifests> loaded =
       LoadManifestsForCommand(line->positional(), "matrix", err);
   if (!loaded) return 1;
   compiler::MapImage image = compiler::Compile(loaded->state, {.all_nodes = true});
-  std::vector<compiler::ReachabilityResult> results = compiler::ComputeReachability(
-      loaded->state, *port, *protocol, compiler::JudgeWithImage(image));
+  std::vector<compiler::ReachabilityResult> results;
+  if (*datapath == DatapathChoice::kBpf) {
+    std::unique_ptr<agent::BpfFlowJudge> bpf = LoadBpfJudge(image, "matrix", err);
+    if (bpf == nullptr) return 1;
+    results = compiler::ComputeReachability(loaded->state, *port, *protocol, bpf->Judge());
+    if (!bpf->status().ok()) {
+      err << "flatwall matrix: --datapath bpf: " << bpf->status().message() << "\n";
+      return 1;
+    }
+  } else {
+    results = compiler::ComputeReachability(loaded->state, *port, *protocol,
+                                            compiler::JudgeWithImage(image));
+  }
   if (format == "json") {
     out << ReachabilityToJson(results).dump(2) << "\n";
   } else {

@@ -13,13 +13,16 @@ constexpr char kUsage[] =
     "commands:\n"
     "  validate FILE...                          check manifests; every error with file:line: field\n"
     "  compile --node NAME [-o text|json] FILE... the datapath tables for one node\n"
-    "  matrix [--port N] [--protocol TCP|UDP|SCTP] [-o text|json] FILE...\n"
+    "  matrix [--port N] [--protocol TCP|UDP|SCTP] [-o text|json]\n"
+    "         [--datapath model|bpf] FILE...\n"
     "                                            reachability between every pair of pods\n"
-    "  explain --from NS/POD --to NS/POD|IP --port N [--protocol P] FILE...\n"
+    "  explain --from NS/POD --to NS/POD|IP --port N [--protocol P]\n"
+    "          [--datapath model|bpf] FILE...\n"
     "                                            the verdict of one flow and the rule behind it\n"
     "  lab up|apply|probe|down ...               the flat network on this machine (docs/lab.md)\n"
     "\n"
-    "FILE may be a directory: its *.yaml, *.yml and *.json files are read.\n";
+    "FILE may be a directory: its *.yaml, *.yml and *.json files are read.\n"
+    "--datapath bpf (root) judges flows with the real BPF programs instead of the model.\n";
 
 }  // namespace
 

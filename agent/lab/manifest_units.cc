@@ -10,47 +10,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/manifest_paths.h"
 #include "policy-compiler/manifest_decoder.h"
 
 namespace flatwall::lab {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool IsManifestFile(const fs::path& path) {
-  std::string extension = path.extension().string();
-  return extension == ".yaml" || extension == ".yml" || extension == ".json";
-}
-
-absl::StatusOr<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& paths) {
-  std::vector<std::string> files;
-  for (const std::string& path : paths) {
-    std::error_code error;
-    if (fs::is_directory(path, error)) {
-      std::vector<std::string> found;
-      for (const auto& entry : fs::recursive_directory_iterator(path, error)) {
-        if (entry.is_regular_file() && IsManifestFile(entry.path())) {
-          found.push_back(entry.path().string());
-        }
-      }
-      std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::exists(path, error)) {
-      files.push_back(path);
-    } else {
-      return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));
-    }
-  }
-  return files;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InternalError(absl::StrCat("read ", path, ": cannot open"));
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
 
 // The same split kubectl and the decoder make: a line that is "---", alone or followed by
 // a space, tab or comment, starts a document.
@@ -129,12 +95,12 @@ std::string ObjectId(const compiler::ClusterObject& object) {
 }
 
 absl::StatusOr<std::vector<ManifestUnit>> ReadManifestUnits(const std::vector<std::string>& paths) {
-  absl::StatusOr<std::vector<std::string>> files = ExpandPaths(paths);
+  absl::StatusOr<std::vector<std::string>> files = agent::ExpandManifestPaths(paths);
   if (!files.ok()) return files.status();
   std::vector<ManifestUnit> units;
   std::vector<std::string> errors;
   for (const std::string& file : *files) {
-    absl::StatusOr<std::string> contents = ReadFile(file);
+    absl::StatusOr<std::string> contents = agent::ReadWholeFile(file);
     if (!contents.ok()) return contents.status();
     for (const Chunk& chunk : SplitDocuments(*contents)) {
       absl::StatusOr<ManifestUnit> unit = MakeUnit(file, chunk.text, chunk.first_line);
@@ -157,8 +123,8 @@ absl::StatusOr<DesiredManifests> DesiredManifests::Load(const std::string& dir) 
   std::error_code error;
   if (!fs::is_directory(dir, error)) return desired;
   for (const auto& entry : fs::directory_iterator(dir, error)) {
-    if (!entry.is_regular_file() || !IsManifestFile(entry.path())) continue;
-    absl::StatusOr<std::string> text = ReadFile(entry.path().string());
+    if (!entry.is_regular_file() || !agent::IsManifestFileName(entry.path().string())) continue;
+    absl::StatusOr<std::string> text = agent::ReadWholeFile(entry.path().string());
     if (!text.ok()) return text.status();
     absl::StatusOr<ManifestUnit> unit = MakeUnit(entry.path().string(), *text, 0);
     if (!unit.ok()) {
@@ -246,7 +212,7 @@ absl::Status SyncDirectory(const std::string& dir,
   if (error) return absl::InternalError(absl::StrCat("create ", dir, ": ", error.message()));
   for (const auto& [name, text] : files) {
     std::string path = absl::StrCat(dir, "/", name);
-    absl::StatusOr<std::string> current = ReadFile(path);
+    absl::StatusOr<std::string> current = agent::ReadWholeFile(path);
     if (current.ok() && *current == text) continue;
     // A dot-prefixed name without a manifest extension: a watcher skips it.
     std::string temporary = absl::StrCat(dir, "/.", name, ".tmp");
@@ -261,7 +227,7 @@ absl::Status SyncDirectory(const std::string& dir,
     }
   }
   for (const auto& entry : fs::directory_iterator(dir, error)) {
-    if (IsManifestFile(entry.path()) && !files.count(entry.path().filename().string())) {
+    if (agent::IsManifestFileName(entry.path().string()) && !files.count(entry.path().filename().string())) {
       fs::remove(entry.path(), error);
       if (error) {
         return absl::InternalError(

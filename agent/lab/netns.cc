@@ -92,10 +92,15 @@ absl::Status WriteSysctls(const std::string& name,
   });
 }
 
+std::vector<std::string> InNetns(const std::string& name, std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"nsenter", absl::StrCat("--net=", NetnsPath(name)), "--"});
+  return argv;
+}
+
 absl::Status RunIpBatch(const std::string& name, const std::vector<std::string>& lines) {
   if (lines.empty()) return absl::OkStatus();
   absl::StatusOr<std::string> output =
-      RunCommand({"ip", "-n", name, "-batch", "-"}, absl::StrCat(absl::StrJoin(lines, "\n"), "\n"));
+      RunCommand(InNetns(name, {"ip", "-batch", "-"}), absl::StrCat(absl::StrJoin(lines, "\n"), "\n"));
   if (output.ok()) return absl::OkStatus();
   return absl::Status(output.status().code(),
                       absl::StrCat("in ", name, ": ", output.status().message(), "\ncommands:\n",

@@ -50,6 +50,11 @@ absl::Status WriteSysctls(const std::string& name,
 // `lines` is empty. Internal with ip's message (it names the failing line) on failure.
 absl::Status RunIpBatch(const std::string& name, const std::vector<std::string>& lines);
 
+// `argv` wrapped to run inside namespace `name` with nsenter, which joins only the network
+// namespace: `ip -n` and `ip netns exec` also remount /sys in a private mount namespace,
+// which fails where / is not a mount point (a chroot) and is not needed here.
+std::vector<std::string> InNetns(const std::string& name, std::vector<std::string> argv);
+
 }  // namespace flatwall::lab
 
 #endif  // FLATWALL_AGENT_LAB_NETNS_H_

@@ -98,7 +98,7 @@ absl::Status ApplyServiceRules(const TopologyPlan& plan) {
   std::string table = ServiceNatTable(plan);
   for (const NodePlan& node : plan.nodes) {
     FW_RETURN_IF_ERROR(
-        RunCommand({"ip", "netns", "exec", node.netns, iptables_restore, "-w"}, table).status());
+        RunCommand(InNetns(node.netns, {iptables_restore, "-w"}), table).status());
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,11 @@
 // The `flatwall` subcommands, called in-process with their real arguments and checked on
 // their output and exit codes; `compile` against golden files (regenerate them with
 // FLATWALL_UPDATE_GOLDEN=1 after an intended change, and review the diff).
+#include <sys/vfs.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -160,6 +164,84 @@ TEST(ExplainCommandTest, UnknownPodIsAUsageError) {
                                    kExamples});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.err, HasSubstr("no pod shop/nobody"));
+}
+
+// --datapath bpf loads the real programs: root and bpffs at /sys/fs/bpf are needed.
+// Skips the calling test without them; the caller returns when IsSkipped().
+void SkipUnlessBpfRuns() {
+  if (geteuid() != 0) GTEST_SKIP() << "--datapath bpf needs root";
+  struct statfs fs;
+  constexpr long kBpfFsMagic = 0xcafe4a11;
+  if (statfs("/sys/fs/bpf", &fs) != 0 || fs.f_type != kBpfFsMagic) {
+    GTEST_SKIP() << "/sys/fs/bpf is not a bpffs mount";
+  }
+}
+
+// Pin roots of this process's --datapath bpf runs still present.
+std::vector<std::string> LeftoverPinRoots() {
+  const std::string prefix = "flatwall-cli-" + std::to_string(getpid()) + "-";
+  std::vector<std::string> leftovers;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/fs/bpf", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) leftovers.push_back(name);
+  }
+  return leftovers;
+}
+
+TEST(DatapathOptionTest, UnknownDatapathIsAUsageError) {
+  Output matrix = RunCommand(RunMatrix, {"--datapath", "xdp", kExamples});
+  EXPECT_EQ(matrix.exit_code, 2);
+  EXPECT_THAT(matrix.err, HasSubstr("--datapath must be model or bpf"));
+  Output explain = RunCommand(RunExplain, {"--from", "shop/backend", "--to", "shop/db", "--port",
+                                           "5432", "--datapath", "xdp", kExamples});
+  EXPECT_EQ(explain.exit_code, 2);
+}
+
+TEST(DatapathOptionTest, BpfMatrixEqualsModelMatrixAndLeavesNoPins) {
+  SkipUnlessBpfRuns();
+  if (::testing::Test::IsSkipped()) return;
+  for (const auto& [protocol, port] : std::vector<std::pair<std::string, std::string>>{
+           {"TCP", "8080"}, {"TCP", "5432"}, {"UDP", "53"}}) {
+    SCOPED_TRACE(protocol + "/" + port);
+    Output model = RunCommand(RunMatrix, {"--port", port, "--protocol", protocol, "-o", "json",
+                                          "--datapath", "model", kExamples});
+    Output bpf = RunCommand(RunMatrix, {"--port", port, "--protocol", protocol, "-o", "json",
+                                        "--datapath", "bpf", kExamples});
+    ASSERT_EQ(model.exit_code, 0) << model.err;
+    ASSERT_EQ(bpf.exit_code, 0) << bpf.err;
+    EXPECT_EQ(nlohmann::json::parse(bpf.out), nlohmann::json::parse(model.out));
+  }
+  // The text grid has the same shape too.
+  EXPECT_EQ(RunCommand(RunMatrix, {"--port", "5432", "--datapath", "bpf", kExamples}).out,
+            RunCommand(RunMatrix, {"--port", "5432", kExamples}).out);
+  EXPECT_THAT(LeftoverPinRoots(), ::testing::IsEmpty());
+}
+
+TEST(DatapathOptionTest, BpfExplainAgreesWithModelOnAllowedAndDeniedFlows) {
+  SkipUnlessBpfRuns();
+  if (::testing::Test::IsSkipped()) return;
+  struct Case {
+    std::string from, to, port;
+    int exit_code;
+  };
+  for (const Case& flow : {Case{"shop/backend", "shop/db", "5432", 0},
+                           Case{"shop/frontend", "shop/db", "5432", 1},
+                           Case{"shop/backend", "10.10.200.9", "443", 1}}) {
+    for (const std::string format : {"text", "json"}) {
+      SCOPED_TRACE(flow.from + " -> " + flow.to + ":" + flow.port + " " + format);
+      const std::vector<std::string> args = {"--from", flow.from, "--to", flow.to, "--port",
+                                             flow.port, "-o", format, kExamples};
+      std::vector<std::string> bpf_args = args;
+      bpf_args.insert(bpf_args.begin(), {"--datapath", "bpf"});
+      Output model = RunCommand(RunExplain, args);
+      Output bpf = RunCommand(RunExplain, bpf_args);
+      EXPECT_EQ(model.exit_code, flow.exit_code) << model.err;
+      EXPECT_EQ(bpf.exit_code, flow.exit_code) << bpf.err;
+      EXPECT_EQ(bpf.out, model.out);
+    }
+  }
+  EXPECT_THAT(LeftoverPinRoots(), ::testing::IsEmpty());
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ TEST_F(CompilerAgreementTest, DatapathAndCompilerLookupAgreeOnEveryExampleFlow) 
       for (const uint8_t protocol : {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP}) {
         for (const uint16_t port : ports) probes.emplace_back(protocol, port);
       }
-      probes.emplace_back(source.is_v4() ? IPPROTO_ICMP : IPPROTO_ICMPV6, 0);
+      probes.emplace_back(source.is_v4() ? uint8_t{IPPROTO_ICMP} : uint8_t{IPPROTO_ICMPV6}, 0);
       for (const auto& [protocol, port] : probes) {
         SCOPED_TRACE(source.ToString() + " -> " + destination.ToString() + " protocol " +
                      std::to_string(protocol) + " port " + std::to_string(port));

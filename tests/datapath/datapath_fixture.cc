@@ -8,17 +8,42 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
+#include <optional>
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath_stats.h"
+#include "agent/veth_binding.h"
 #include "tests/testing/status_matchers.h"
 
 namespace flatwall::agent::testing {
 namespace {
 
 constexpr long kBpffsMagic = 0xcafe4a11;
+
+// The IPv4 or IPv6 source address of an Ethernet frame (behind one VLAN tag at most);
+// none for other frames and ones too short to hold it.
+std::optional<compiler::IpAddress> FrameSource(const std::vector<uint8_t>& frame) {
+  size_t l3 = 14;
+  auto ethertype = [&](size_t at) { return frame.size() < at + 2 ? 0 : frame[at] << 8 | frame[at + 1]; };
+  int type = ethertype(12);
+  if (type == 0x8100 || type == 0x88a8) {
+    type = ethertype(16);
+    l3 = 18;
+  }
+  std::array<uint8_t, 16> bytes{};
+  if (type == 0x0800 && frame.size() >= l3 + 16) {
+    bytes[10] = bytes[11] = 0xff;  // IPv4-mapped, as the ABI stores it
+    std::memcpy(&bytes[12], &frame[l3 + 12], 4);
+  } else if (type == 0x86dd && frame.size() >= l3 + 24) {
+    std::memcpy(bytes.data(), &frame[l3 + 8], 16);
+  } else {
+    return std::nullopt;
+  }
+  return compiler::IpAddress(bytes);
+}
 
 template <typename Key>
 void DeleteAll(int fd) {
@@ -157,6 +182,8 @@ void DatapathTest::ResetMaps() {
   DeleteAll<fw_cidr_key>(datapath_->map_fd(DatapathMap::kCidrs));
   DeleteAll<fw_rule_key>(datapath_->map_fd(DatapathMap::kRules));
   DeleteAll<fw_service_key>(datapath_->map_fd(DatapathMap::kServices));
+  FW_ASSERT_OK(UnbindVeth(*datapath_, kTestRunIfindex));
+  DeleteAll<uint32_t>(datapath_->map_fd(DatapathMap::kVethBig));
   DeleteAll<fw_counter_key>(datapath_->map_fd(DatapathMap::kCounters));
   DeleteAll<fw_evrate_key>(datapath_->map_fd(DatapathMap::kEventRate));
   ClearFlows();
@@ -187,6 +214,12 @@ void DatapathTest::Seed(const Tables& tables) { FW_ASSERT_OK(writer_->Apply(Upse
 
 RunResult DatapathTest::Run(fw_hook hook, const std::vector<uint8_t>& frame,
                             const RunOptions& options) {
+  if (hook == FW_HOOK_FROM_POD && bind_source_on_run_) {
+    if (std::optional<compiler::IpAddress> source = FrameSource(frame); source.has_value()) {
+      EXPECT_THAT(BindVeth(*datapath_, kTestRunIfindex, {*source}),
+                  ::flatwall::testing::IsOk());
+    }
+  }
   absl::StatusOr<RunResult> result = runner_->Run(hook, frame, options);
   EXPECT_THAT(result, ::flatwall::testing::IsOk());
   return result.ok() ? *result : RunResult{};

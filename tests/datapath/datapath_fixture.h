@@ -83,7 +83,10 @@ class DatapathTest : public ::testing::Test {
 
   // Writes `tables` with MapWriter::Apply (which also bumps the generation).
   void Seed(const Tables& tables);
-  // Runs a frame through a hook; the test fails on a runner error.
+  // Runs a frame through a hook; the test fails on a runner error. While
+  // bind_source_on_run_ is set, a from-pod run first binds the test-run device (the
+  // "veth" of test runs, kTestRunIfindex) to the frame's source address, so the frame
+  // passes source enforcement and the test sees the later steps.
   RunResult Run(fw_hook hook, const std::vector<uint8_t>& frame, const RunOptions& options = {});
   // Deletes every conntrack and fragment entry.
   void ClearFlows();
@@ -98,6 +101,7 @@ class DatapathTest : public ::testing::Test {
   void ResetMaps();
 
   Datapath* datapath_ = nullptr;  // owned by the suite
+  bool bind_source_on_run_ = true;  // tests of source enforcement clear it
   std::unique_ptr<MapWriter> writer_;
   std::unique_ptr<PacketRunner> runner_;
 

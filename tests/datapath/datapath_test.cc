@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/bpf_error.h"
+#include "agent/veth_binding.h"
 #include "gtest/gtest.h"
 #include "tests/datapath/datapath_fixture.h"
 #include "tests/datapath/scenario.h"
@@ -85,6 +86,8 @@ TEST_F(DatapathLifecycleTest, RestartedAgentAdoptsPinnedMapsWithTheirContents) {
                                                .Tcp(40000, 80)
                                                .Build())
       .IgnoreError();
+  // The server's veth binding must survive the restart too, or its reply is SPOOFED.
+  FW_ASSERT_OK(BindVeth(*first, kTestRunIfindex, {Ip(scenario::kServer)}));
   first.reset();  // the agent exits; pins stay
 
   std::unique_ptr<Datapath> second = Load();

@@ -4,6 +4,8 @@
  * Precedence, first match wins (docs/datapath.md, "Verdict precedence"):
  *   uplink: packets without the Service mark pass untouched (not even counted);
  *   a. not IP -> ALLOW NOT_IP; a malformed header -> DROP with its reason;
+ *   a2. from-pod: a source address not bound to the veth -> DROP SPOOFED (neighbour
+ *      discovery from :: or fe80::/10 excepted; an unbound veth fails closed);
  *   b. ICMPv6 neighbour discovery -> ALLOW NEIGHBOR_DISCOVERY;
  *   c. a later fragment -> the verdict of its first fragment, else DROP FRAGMENT;
  *   d. uplink: judge the egress of the source pod (its own flow), then stop;
@@ -27,14 +29,7 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
-
-static __always_inline bool fw__addr_equal(const struct fw_addr *a, const struct fw_addr *b)
-{
-	const __u64 *x = (const __u64 *)a;
-	const __u64 *y = (const __u64 *)b;
-
-	return x[0] == y[0] && x[1] == y[1];
-}
+#include "lib/source_check.h"
 
 static __always_inline bool fw__is_icmp(__u8 protocol)
 {
@@ -53,11 +48,11 @@ static __always_inline bool fw__related(const struct fw_packet *pkt, enum fw_hoo
 	const struct fw_ct_value *ct;
 
 	if (hook == FW_HOOK_TO_POD) {
-		if (!fw__addr_equal(&in->saddr, &pkt->tuple.daddr))
+		if (!fw_addr_equal(&in->saddr, &pkt->tuple.daddr))
 			return false;
 		fw_ct_key_init(&key, &in->saddr, &in->daddr, in->sport, in->dport, in->protocol);
 	} else {
-		if (!fw__addr_equal(&in->daddr, &pkt->tuple.saddr))
+		if (!fw_addr_equal(&in->daddr, &pkt->tuple.saddr))
 			return false;
 		fw_ct_key_init(&key, &in->daddr, &in->saddr, in->dport, in->sport, in->protocol);
 	}
@@ -178,7 +173,8 @@ static __always_inline void fw__account(struct __sk_buff *skb, const struct fw_c
 	}
 	if (d->flow_hit)
 		goto event;
-	if (!d->endpoint_known && !fw_endpoint_lookup(endpoint))
+	/* A forged source is not the pod it names: never charge that pod. */
+	if (r->reason == FW_REASON_SPOOFED || (!d->endpoint_known && !fw_endpoint_lookup(endpoint)))
 		endpoint = &unattributed;
 	fw_count_endpoint(endpoint, d->direction, r->reason, skb->len);
 event:
@@ -272,6 +268,8 @@ static __always_inline int fw_handle(struct __sk_buff *skb, const enum fw_hook h
 		fw_decision_set(&d, FW_VERDICT_ALLOW, FW_REASON_NOT_IP);
 	else if (reason != FW_REASON_NONE)
 		fw_decision_set(&d, FW_VERDICT_DENY, reason);
+	else if (hook == FW_HOOK_FROM_POD && !fw_source_allowed(skb, &pkt))
+		fw_decision_set(&d, FW_VERDICT_DENY, FW_REASON_SPOOFED);
 	else if (pkt.icmp == FW_ICMP_ND)
 		fw_decision_set(&d, FW_VERDICT_ALLOW, FW_REASON_NEIGHBOR_DISCOVERY);
 	else

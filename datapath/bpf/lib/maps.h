@@ -64,6 +64,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fw_services_v1 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_VETH_ARRAY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fw_veth_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fw_veth_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FW_MAX_VETH_BIG);
+	__type(key, __u32);
+	__type(value, struct fw_veth_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fw_veth_big_v1 SEC(".maps");
+
 /* ---- the datapath's own state ---- */
 
 struct {

@@ -182,6 +182,31 @@ struct fw_service_value {
 };
 FW_ABI_SIZE(struct fw_service_value, 4);
 
+/* ---- fw_veth_v1 / fw_veth_big_v1: the addresses each pod veth may send from -------------
+ * The from-pod hook drops a packet whose source address is not one of its veth's
+ * (FW_REASON_SPOOFED), so a pod can neither hide behind an address that is no endpoint
+ * nor borrow another pod's policy. A veth without an entry fails closed: the program is
+ * only attached by the agent, which binds the veth first.
+ * fw_veth_v1: array indexed by ifindex (array lookups are inlined by the verifier, so the
+ * check costs a bounds test and a load); fw_veth_big_v1: hash keyed by ifindex for the
+ * rare ifindexes past the array. An array slot is unused while its ifindex field is 0
+ * (and it must equal the index when used, so a stale or zeroed slot never matches).
+ * Written by the agent when it attaches a veth (agent/veth_binding.h), cleared on
+ * detach; read by the from-pod program. */
+#define FW_VETH_ARRAY_SLOTS 65536
+#define FW_MAX_VETH_BIG 1024
+#define FW_VETH_MAX_ADDRS 4 /* a pod's IPv4 and IPv6 addresses, with room */
+#define FW_PIN_VETH "fw_veth_v1"
+#define FW_PIN_VETH_BIG "fw_veth_big_v1"
+
+struct fw_veth_value {
+  __u32 ifindex;  /* == the index (array) or key (hash); 0 = no binding */
+  __u32 count;    /* addrs in use, at most FW_VETH_MAX_ADDRS */
+  struct fw_addr addrs[FW_VETH_MAX_ADDRS];
+};
+FW_ABI_SIZE(struct fw_veth_value, 72);
+FW_ABI_OFFSET(struct fw_veth_value, addrs, 8);
+
 /* ---- fw_counters_v1: per endpoint, direction and reason ------------------------------------
  * Per-CPU hash. Key: (local address, direction, reason). Written by the programs for every
  * packet decided without a conntrack hit (new flows, drops, related ICMP, fragments);

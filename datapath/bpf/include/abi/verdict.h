@@ -34,7 +34,8 @@ enum fw_reason {
   FW_REASON_MALFORMED_L4 = 35,    /* truncated or invalid transport header */
   FW_REASON_FRAGMENT = 36,        /* a non-first fragment whose first fragment was not seen */
   FW_REASON_EXT_HEADERS = 37,     /* IPv6 extension-header chain too long to walk */
-  FW_REASON_COUNT = 38,
+  FW_REASON_SPOOFED = 38,         /* from a pod with a source address not its own */
+  FW_REASON_COUNT = 39,
 };
 
 #endif /* FLATWALL_ABI_VERDICT_H_ */
