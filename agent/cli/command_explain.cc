@@ -6,6 +6,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/datapath_option.h"
 #include "agent/cli/image_format.h"
+#include "agent/cli/traffic_options.h"
 #include "agent/cli/manifest_files.h"
 #include "nlohmann/json.hpp"
 #include "policy-compiler/compiler.h"
@@ -133,15 +134,8 @@ int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ost
     return usage("--from, --to and --port are required");
   }
   if (line->positional().empty()) return usage("no FILE given");
-  absl::StatusOr<uint16_t> port = ParsePortOption("port", *line->Value("port"));
-  if (!port.ok()) return usage(std::string(port.status().message()));
-  std::optional<compiler::Protocol> protocol =
-      compiler::ParseProtocolName(line->ValueOr("protocol", "TCP"));
-  if (!protocol) return usage("--protocol must be TCP, UDP or SCTP");
-  std::string format = line->ValueOr("o", "text");
-  if (format != "text" && format != "json") return usage("-o must be text or json");
-  absl::StatusOr<DatapathChoice> datapath = ParseDatapathOption(line->ValueOr("datapath", "model"));
-  if (!datapath.ok()) return usage(std::string(datapath.status().message()));
+  absl::StatusOr<TrafficOptions> options = ParseTrafficOptions(*line, std::nullopt);
+  if (!options.ok()) return usage(std::string(options.status().message()));
 
   std::optional<LoadedManifests> loaded =
       LoadManifestsForCommand(line->positional(), "explain", err);
@@ -152,29 +146,29 @@ int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (!to.ok()) return usage(std::string(to.status().message()));
 
   MapImage image = compiler::Compile(loaded->state, {.all_nodes = true});
-  const uint8_t protocol_number = static_cast<uint8_t>(*protocol);
+  const uint8_t protocol_number = static_cast<uint8_t>(options->protocol);
   compiler::FlowVerdict verdict;
-  if (*datapath == DatapathChoice::kBpf) {
+  if (options->datapath == DatapathChoice::kBpf) {
     std::unique_ptr<agent::BpfFlowJudge> bpf = LoadBpfJudge(image, "explain", err);
     if (bpf == nullptr) return 1;
     absl::StatusOr<compiler::FlowVerdict> probed =
-        ProgramVerdict(*bpf, image, *from, *to, protocol_number, *port);
+        ProgramVerdict(*bpf, image, *from, *to, protocol_number, options->port);
     if (!probed.ok()) {
       err << "flatwall explain: --datapath bpf: " << probed.status().message() << "\n";
       return 1;
     }
     verdict = *probed;
   } else {
-    verdict = compiler::CheckFlow(image, from->address, to->address, protocol_number, *port);
+    verdict = compiler::CheckFlow(image, from->address, to->address, protocol_number, options->port);
   }
   const compiler::EndpointInfo* source = FindEndpoint(image, from->address);
   const compiler::EndpointInfo* destination = FindEndpoint(image, to->address);
-  std::string traffic = absl::StrCat(std::string(compiler::ProtocolName(*protocol)), "/", *port);
-  if (format == "json") {
+  std::string traffic = absl::StrCat(std::string(compiler::ProtocolName(options->protocol)), "/", options->port);
+  if (options->format == "json") {
     out << nlohmann::json{{"from", from->name},
                           {"to", to->name},
-                          {"port", *port},
-                          {"protocol", std::string(compiler::ProtocolName(*protocol))},
+                          {"port", options->port},
+                          {"protocol", std::string(compiler::ProtocolName(options->protocol))},
                           {"allowed", verdict.allowed},
                           {"egress", SideJson(image, verdict.egress, FW_DIR_EGRESS, source)},
                           {"ingress", SideJson(image, verdict.ingress, FW_DIR_INGRESS, destination)}}

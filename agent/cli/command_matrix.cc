@@ -1,5 +1,6 @@
 #include "agent/cli/command_line.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/traffic_options.h"
 #include "agent/cli/datapath_option.h"
 #include "agent/cli/manifest_files.h"
 #include "agent/cli/reachability_output.h"
@@ -19,34 +20,27 @@ int RunMatrix(const std::vector<std::string>& args, std::ostream& out, std::ostr
   };
   if (!line.ok()) return usage(std::string(line.status().message()));
   if (line->positional().empty()) return usage("no FILE given");
-  absl::StatusOr<uint16_t> port = ParsePortOption("port", line->ValueOr("port", "80"));
-  if (!port.ok()) return usage(std::string(port.status().message()));
-  std::optional<compiler::Protocol> protocol =
-      compiler::ParseProtocolName(line->ValueOr("protocol", "TCP"));
-  if (!protocol) return usage("--protocol must be TCP, UDP or SCTP");
-  std::string format = line->ValueOr("o", "text");
-  if (format != "text" && format != "json") return usage("-o must be text or json");
-  absl::StatusOr<DatapathChoice> datapath = ParseDatapathOption(line->ValueOr("datapath", "model"));
-  if (!datapath.ok()) return usage(std::string(datapath.status().message()));
+  absl::StatusOr<TrafficOptions> options = ParseTrafficOptions(*line, "80");
+  if (!options.ok()) return usage(std::string(options.status().message()));
 
   std::optional<LoadedManifests> loaded =
       LoadManifestsForCommand(line->positional(), "matrix", err);
   if (!loaded) return 1;
   compiler::MapImage image = compiler::Compile(loaded->state, {.all_nodes = true});
   std::vector<compiler::ReachabilityResult> results;
-  if (*datapath == DatapathChoice::kBpf) {
+  if (options->datapath == DatapathChoice::kBpf) {
     std::unique_ptr<agent::BpfFlowJudge> bpf = LoadBpfJudge(image, "matrix", err);
     if (bpf == nullptr) return 1;
-    results = compiler::ComputeReachability(loaded->state, *port, *protocol, bpf->Judge());
+    results = compiler::ComputeReachability(loaded->state, options->port, options->protocol, bpf->Judge());
     if (!bpf->status().ok()) {
       err << "flatwall matrix: --datapath bpf: " << bpf->status().message() << "\n";
       return 1;
     }
   } else {
-    results = compiler::ComputeReachability(loaded->state, *port, *protocol,
+    results = compiler::ComputeReachability(loaded->state, options->port, options->protocol,
                                             compiler::JudgeWithImage(image));
   }
-  if (format == "json") {
+  if (options->format == "json") {
     out << ReachabilityToJson(results).dump(2) << "\n";
   } else {
     PrintReachabilityGrid(results, out);
