@@ -108,7 +108,7 @@ TEST_F(LabApplyTest, DeletedPodIsTornDown) {
   EXPECT_FALSE(ProcessAlive(its_server[0]));
   EXPECT_THAT(Probe(80), ElementsAre("x/a -> x/a"));
   absl::StatusOr<std::string> fabric_routes =
-      RunCommand({"ip", "-n", before_.fabric_netns, "route"});
+      RunCommand(InNetns(before_.fabric_netns, {"ip", "route"}));
   FW_ASSERT_OK(fabric_routes);
   EXPECT_THAT(*fabric_routes, Not(HasSubstr(doomed.ipv4->ToString() + " ")));
   EXPECT_THAT(NodeManifests("node-1"),

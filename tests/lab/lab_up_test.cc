@@ -144,22 +144,22 @@ TEST_F(E2eLabTest, TopologyIsTheVpcCnisAndStaysInTheLabsNamespaces) {
   const NodePlan& node = plan_.nodes[0];
   ASSERT_EQ(pod.node, node.name);
   absl::StatusOr<std::string> addresses =
-      RunCommand({"ip", "-n", pod.netns, "-o", "addr", "show", "eth0"});
+      RunCommand(InNetns(pod.netns, {"ip", "-o", "addr", "show", "eth0"}));
   FW_ASSERT_OK(addresses);
   EXPECT_THAT(*addresses, HasSubstr("inet 10.10.1.22/32"));
-  absl::StatusOr<std::string> routes = RunCommand({"ip", "-n", pod.netns, "route"});
+  absl::StatusOr<std::string> routes = RunCommand(InNetns(pod.netns, {"ip", "route"}));
   FW_ASSERT_OK(routes);
   EXPECT_THAT(*routes, HasSubstr("default via 169.254.1.1 dev eth0 onlink"));
-  absl::StatusOr<std::string> node_routes = RunCommand({"ip", "-n", node.netns, "route"});
+  absl::StatusOr<std::string> node_routes = RunCommand(InNetns(node.netns, {"ip", "route"}));
   FW_ASSERT_OK(node_routes);
   EXPECT_THAT(*node_routes, HasSubstr("10.10.1.22 dev " + pod.host_veth + " scope link"));
-  absl::StatusOr<std::string> fabric_routes = RunCommand({"ip", "-n", plan_.fabric_netns, "route"});
+  absl::StatusOr<std::string> fabric_routes = RunCommand(InNetns(plan_.fabric_netns, {"ip", "route"}));
   FW_ASSERT_OK(fabric_routes);
   EXPECT_THAT(*fabric_routes, HasSubstr("10.10.1.22 via 10.10.0.11 dev vpc0"));
   for (const NodePlan& each : plan_.nodes) {
     SCOPED_TRACE(each.name);
     absl::StatusOr<std::string> rules =
-        RunCommand({"ip", "netns", "exec", each.netns, "iptables", "-w", "-t", "nat", "-S"});
+        RunCommand(InNetns(each.netns, {"iptables", "-w", "-t", "nat", "-S"}));
     FW_ASSERT_OK(rules);
     EXPECT_THAT(*rules, HasSubstr("--to-destination 10.10.1.22:80"));
   }
