@@ -17,6 +17,25 @@ constexpr size_t kMaxFrameBytes = 3500;  // what fits a page after the kernel's 
 
 }  // namespace
 
+absl::StatusOr<TestRun> TestRunProgram(int program_fd, const std::vector<uint8_t>& frame,
+                                       const __sk_buff& context_in, uint32_t repeat,
+                                       const std::string& what) {
+  TestRun result;
+  bpf_test_run_opts run{};
+  run.sz = sizeof(run);
+  run.data_in = frame.data();
+  run.data_size_in = static_cast<uint32_t>(frame.size());
+  run.ctx_in = &context_in;
+  run.ctx_size_in = sizeof(context_in);
+  run.ctx_out = &result.context_out;
+  run.ctx_size_out = sizeof(result.context_out);
+  run.repeat = repeat;
+  if (bpf_prog_test_run_opts(program_fd, &run) != 0) return BpfError(errno, what);
+  result.retval = run.retval;
+  result.duration_ns = run.duration;
+  return result;
+}
+
 absl::StatusOr<RunResult> PacketRunner::Run(fw_hook hook, const std::vector<uint8_t>& frame,
                                             const RunOptions& options) const {
   if (frame.size() < kMinFrameBytes || frame.size() > kMaxFrameBytes) {
@@ -27,21 +46,13 @@ absl::StatusOr<RunResult> PacketRunner::Run(fw_hook hook, const std::vector<uint
   __sk_buff context_in{};
   context_in.mark = options.mark;
   context_in.ifindex = options.ifindex;
-  __sk_buff context_out{};
-  bpf_test_run_opts run{};
-  run.sz = sizeof(run);
-  run.data_in = frame.data();
-  run.data_size_in = static_cast<uint32_t>(frame.size());
-  run.ctx_in = &context_in;
-  run.ctx_size_in = sizeof(context_in);
-  run.ctx_out = &context_out;
-  run.ctx_size_out = sizeof(context_out);
-  run.repeat = options.repeat;
-  if (bpf_prog_test_run_opts(datapath_.program_fd(hook), &run) != 0) {
-    return BpfError(errno, absl::StrCat("test-run program ", ProgramPinName(hook)));
-  }
+  absl::StatusOr<TestRun> run =
+      TestRunProgram(datapath_.program_fd(hook), frame, context_in, options.repeat,
+                     absl::StrCat("test-run program ", ProgramPinName(hook)));
+  if (!run.ok()) return run.status();
+  const __sk_buff& context_out = run->context_out;
   RunResult result;
-  result.tc_action = static_cast<int>(run.retval);
+  result.tc_action = static_cast<int>(run->retval);
   result.verdict = result.tc_action == TC_ACT_OK ? FW_VERDICT_ALLOW : FW_VERDICT_DENY;
   result.reason = static_cast<fw_reason>(context_out.cb[FW_CB_REASON]);
   result.rule_id = context_out.cb[FW_CB_RULE_ID];
@@ -49,7 +60,7 @@ absl::StatusOr<RunResult> PacketRunner::Run(fw_hook hook, const std::vector<uint
   result.remote_identity = context_out.cb[FW_CB_REMOTE_IDENTITY];
   result.direction = static_cast<fw_direction>(context_out.cb[FW_CB_DIRECTION]);
   result.mark = context_out.mark;
-  result.duration_ns = run.duration;
+  result.duration_ns = run->duration_ns;
   return result;
 }
 

@@ -7,7 +7,10 @@
 #ifndef FLATWALL_AGENT_PACKET_RUNNER_H_
 #define FLATWALL_AGENT_PACKET_RUNNER_H_
 
+#include <linux/bpf.h>
+
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "abi/common.h"
@@ -39,6 +42,18 @@ struct RunResult {
   uint32_t mark = 0;         // skb->mark on return
   uint32_t duration_ns = 0;  // mean time per run, measured by the kernel
 };
+
+// One BPF_PROG_TEST_RUN of `frame` through the program `program_fd`, `repeat` times, with
+// `context_in` as the skb context (mark, ifindex). The kernel's error becomes a Status
+// naming `what` ("test-run program fw_to_pod_v1: Operation not permitted").
+struct TestRun {
+  uint32_t retval = 0;       // the program's return value (a TC_ACT_*)
+  uint32_t duration_ns = 0;  // mean time per run, measured by the kernel
+  __sk_buff context_out{};   // the context after the run (cb[], mark)
+};
+absl::StatusOr<TestRun> TestRunProgram(int program_fd, const std::vector<uint8_t>& frame,
+                                       const __sk_buff& context_in, uint32_t repeat,
+                                       const std::string& what);
 
 class PacketRunner {
  public:

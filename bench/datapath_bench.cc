@@ -154,22 +154,11 @@ class Harness {
 
   // Kernel-measured mean ns per run of `frame` through the pass-through program.
   absl::StatusOr<uint32_t> RunFloor(const std::vector<uint8_t>& frame, uint32_t repeat) const {
-    __sk_buff context_in{};
-    __sk_buff context_out{};
-    bpf_test_run_opts run{};
-    run.sz = sizeof(run);
-    run.data_in = frame.data();
-    run.data_size_in = static_cast<uint32_t>(frame.size());
-    run.ctx_in = &context_in;
-    run.ctx_size_in = sizeof(context_in);
-    run.ctx_out = &context_out;
-    run.ctx_size_out = sizeof(context_out);
-    run.repeat = repeat;
     bpf_program* program = bpf_object__next_program(pass_through_, nullptr);
-    if (bpf_prog_test_run_opts(bpf_program__fd(program), &run) != 0) {
-      return absl::InternalError(absl::StrCat("test-run pass-through: errno ", errno));
-    }
-    return run.duration;
+    absl::StatusOr<agent::TestRun> run = agent::TestRunProgram(
+        bpf_program__fd(program), frame, __sk_buff{}, repeat, "test-run pass-through");
+    if (!run.ok()) return run.status();
+    return run->duration_ns;
   }
 
   // Deletes every conntrack entry (a handful here) and every event-rate bucket.
