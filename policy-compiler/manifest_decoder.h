@@ -50,6 +50,10 @@ struct DecodeResult {
 //   (YAML aliases that would expand beyond that are an error).
 DecodeResult DecodeManifest(std::string_view file_name, std::string_view contents);
 
+// True for a line that starts a new YAML document, as kubectl and DecodeManifest split
+// files: "---" alone or followed by a space, tab or carriage return.
+bool IsYamlDocumentStart(std::string_view line);
+
 }  // namespace flatwall::compiler
 
 #endif  // FLATWALL_POLICY_COMPILER_MANIFEST_DECODER_H_

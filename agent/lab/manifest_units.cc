@@ -18,13 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The same split kubectl and the decoder make: a line that is "---", alone or followed by
-// a space, tab or comment, starts a document.
-bool IsDocumentStart(const std::string& line) {
-  if (line.compare(0, 3, "---") != 0) return false;
-  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
-}
-
 struct Chunk {
   std::string text;
   int first_line = 0;  // 0-based
@@ -36,7 +29,7 @@ std::vector<Chunk> SplitDocuments(const std::string& contents) {
   std::string line;
   int index = 0;
   while (std::getline(lines, line)) {
-    if (IsDocumentStart(line) && index > 0) chunks.push_back({"", index});
+    if (compiler::IsYamlDocumentStart(line) && index > 0) chunks.push_back({"", index});
     chunks.back().text += line + "\n";
     ++index;
   }

@@ -7,15 +7,22 @@
 #include "absl/strings/str_cat.h"
 #include "policy-compiler/internal/json_fallback.h"
 #include "yaml-cpp/depthguard.h"
+#include "policy-compiler/manifest_decoder.h"
 #include "yaml-cpp/eventhandler.h"
+
+namespace flatwall::compiler {
+
+bool IsYamlDocumentStart(std::string_view line) {
+  if (line.substr(0, 3) != "---") return false;
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+}  // namespace flatwall::compiler
 
 namespace flatwall::compiler::internal {
 namespace {
 
-bool IsDocumentStart(std::string_view line) {
-  if (line.substr(0, 3) != "---") return false;
-  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
-}
+using ::flatwall::compiler::IsYamlDocumentStart;
 
 // The 0-based index within `text` of its first line with content, or -1.
 int FirstContentLine(std::string_view text) {
@@ -26,7 +33,7 @@ int FirstContentLine(std::string_view text) {
     std::string_view line =
         text.substr(start, end == std::string_view::npos ? text.npos : end - start);
     size_t first = line.find_first_not_of(" \t\r");
-    if (first != std::string_view::npos && line[first] != '#' && !IsDocumentStart(line)) {
+    if (first != std::string_view::npos && line[first] != '#' && !IsYamlDocumentStart(line)) {
       return index;
     }
     if (end == std::string_view::npos) break;
@@ -136,7 +143,7 @@ std::vector<DocumentChunk> SplitDocuments(std::string_view contents) {
     size_t line_end = contents.find('\n', line_start);
     if (line_end == std::string_view::npos) line_end = contents.size();
     std::string_view text = contents.substr(line_start, line_end - line_start);
-    if (line_start > chunk_start && IsDocumentStart(text) &&
+    if (line_start > chunk_start && IsYamlDocumentStart(text) &&
         !OnlyDirectives(contents.substr(chunk_start, line_start - chunk_start))) {
       chunks.push_back({contents.substr(chunk_start, line_start - chunk_start), chunk_line});
       chunk_start = line_start;
