@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -53,6 +54,67 @@ absl::StatusOr<fw_counter_value> ReadStat(const Datapath& datapath, uint32_t ind
   }
   return SumPerCpu(datapath.map_fd(DatapathMap::kStats), &index,
                    MapPinName(DatapathMap::kStats), /*missing_is_zero=*/false);
+}
+
+absl::StatusOr<std::vector<fw_counter_value>> ReadReasonTotals(const Datapath& datapath) {
+  std::vector<fw_counter_value> totals;
+  totals.reserve(FW_REASON_COUNT);
+  for (uint32_t reason = 0; reason < FW_REASON_COUNT; ++reason) {
+    absl::StatusOr<fw_counter_value> total = ReadStat(datapath, FW_STAT_REASON_FIRST + reason);
+    if (!total.ok()) return total.status();
+    totals.push_back(*total);
+  }
+  return totals;
+}
+
+namespace {
+
+absl::StatusOr<bpf_map_info> MapInfo(const Datapath& datapath, DatapathMap map) {
+  bpf_map_info info{};
+  uint32_t length = sizeof(info);
+  if (const int error = bpf_obj_get_info_by_fd(datapath.map_fd(map), &info, &length);
+      error != 0) {
+    return BpfError(error, absl::StrCat("get info of map ", MapPinName(map)));
+  }
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<uint32_t> MapCapacity(const Datapath& datapath, DatapathMap map) {
+  absl::StatusOr<bpf_map_info> info = MapInfo(datapath, map);
+  if (!info.ok()) return info.status();
+  return info->max_entries;
+}
+
+absl::StatusOr<uint64_t> CountMapEntries(const Datapath& datapath, DatapathMap map) {
+  absl::StatusOr<bpf_map_info> info = MapInfo(datapath, map);
+  if (!info.ok()) return info.status();
+  switch (info->type) {
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_LPM_TRIE:
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("map ", MapPinName(map), " has no countable keys (type ", info->type, ")"));
+  }
+  const int fd = datapath.map_fd(map);
+  std::vector<uint8_t> key(info->key_size);
+  std::vector<uint8_t> next(info->key_size);
+  const void* previous = nullptr;
+  uint64_t count = 0;
+  while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
+    ++count;
+    key.swap(next);
+    previous = key.data();
+  }
+  if (errno != ENOENT) return BpfError(errno, absl::StrCat("iterate map ", MapPinName(map)));
+  // A key deleted under the walk (LRU eviction, expiry) makes the kernel restart from the
+  // first key, so a busy map can be over-counted: never past its capacity.
+  return std::min<uint64_t>(count, info->max_entries);
 }
 
 absl::StatusOr<std::vector<ConntrackEntry>> ReadConntrack(const Datapath& datapath) {

@@ -1,5 +1,6 @@
 // Reading what the datapath counts and tracks: per-endpoint counters and node-wide stats
-// (per-CPU maps, summed here) and the conntrack table, for metrics, debugging and tests.
+// (per-CPU maps, summed here), the conntrack table, and how full each map is, for
+// metrics, debugging and tests.
 //
 // Not here: verdict events (event_reader.h).
 #ifndef FLATWALL_AGENT_DATAPATH_STATS_H_
@@ -26,6 +27,19 @@ absl::StatusOr<fw_counter_value> ReadEndpointCounter(const Datapath& datapath,
 // fw_stats_v1[index] summed over CPUs (index: enum fw_stat_index, or a reason).
 // InvalidArgument for an index past FW_STATS_COUNT.
 absl::StatusOr<fw_counter_value> ReadStat(const Datapath& datapath, uint32_t index);
+
+// fw_stats_v1 for every reason: element i is enum fw_reason i (FW_REASON_COUNT elements),
+// summed over CPUs. Errors from the kernel.
+absl::StatusOr<std::vector<fw_counter_value>> ReadReasonTotals(const Datapath& datapath);
+
+// The map's max_entries, as the kernel reports it. Errors from the kernel.
+absl::StatusOr<uint32_t> MapCapacity(const Datapath& datapath, DatapathMap map);
+
+// The number of keys in a hash, LRU or LPM-trie map, counted by walking its keys (one
+// syscall per key, so prefer a count kept elsewhere for the large policy tries). Approximate for maps the programs change under
+// the walk (capped at the capacity). InvalidArgument for arrays and the ring buffer,
+// whose slots always exist; errors from the kernel.
+absl::StatusOr<uint64_t> CountMapEntries(const Datapath& datapath, DatapathMap map);
 
 struct ConntrackEntry {
   fw_ct_key key;

@@ -54,4 +54,6 @@ absl::StatusOr<std::vector<fw_event>> EventReader::Poll(int timeout_ms) {
   return std::exchange(pending_, {});
 }
 
+int EventReader::fd() const { return ring_buffer__epoll_fd(ring_); }
+
 }  // namespace flatwall::agent

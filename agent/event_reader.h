@@ -32,6 +32,10 @@ class EventReader {
   // (0: do not wait). Errors from the kernel.
   absl::StatusOr<std::vector<fw_event>> Poll(int timeout_ms);
 
+  // An epoll descriptor that is readable while events are waiting, for the caller's own
+  // poll loop (then Poll(0)).
+  int fd() const;
+
  private:
   EventReader(const Datapath& datapath, ring_buffer* ring);
   static int OnEvent(void* context, void* data, size_t size);

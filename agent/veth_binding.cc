@@ -28,6 +28,63 @@ DatapathMap MapFor(int ifindex) {
   return InArray(ifindex) ? DatapathMap::kVeth : DatapathMap::kVethBig;
 }
 
+std::vector<compiler::IpAddress> AddressesOf(const fw_veth_value& value) {
+  std::vector<compiler::IpAddress> addresses;
+  for (uint32_t i = 0; i < value.count && i < FW_VETH_MAX_ADDRS; ++i) {
+    std::array<uint8_t, 16> bytes{};
+    std::memcpy(bytes.data(), value.addrs[i].bytes, bytes.size());
+    addresses.emplace_back(bytes);
+  }
+  return addresses;
+}
+
+// Slots read per batch: 4096 values of 72 bytes, so the array takes 16 system calls
+// instead of one per slot.
+constexpr uint32_t kBatchSlots = 4096;
+
+absl::Status ReadArrayBindings(const Datapath& datapath,
+                               std::map<int, std::vector<compiler::IpAddress>>* bindings) {
+  std::vector<uint32_t> keys(kBatchSlots);
+  std::vector<fw_veth_value> values(kBatchSlots);
+  uint32_t next_batch = 0;
+  bool first = true;
+  while (true) {
+    uint32_t count = kBatchSlots;
+    const int err = bpf_map_lookup_batch(datapath.map_fd(DatapathMap::kVeth),
+                                         first ? nullptr : &next_batch, &next_batch,
+                                         keys.data(), values.data(), &count, nullptr);
+    const int error = errno;
+    first = false;
+    if (err != 0 && error != ENOENT) {
+      return BpfError(error, absl::StrCat("read map ", FW_PIN_VETH));
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      // A slot is bound only while its ifindex field names it (veth_binding.h).
+      if (values[i].ifindex != 0 && values[i].ifindex == keys[i]) {
+        (*bindings)[static_cast<int>(keys[i])] = AddressesOf(values[i]);
+      }
+    }
+    if (err != 0) return absl::OkStatus();  // ENOENT: that was the last batch
+  }
+}
+
+absl::Status ReadHashBindings(const Datapath& datapath,
+                              std::map<int, std::vector<compiler::IpAddress>>* bindings) {
+  const int fd = datapath.map_fd(DatapathMap::kVethBig);
+  uint32_t key = 0;
+  for (int err = bpf_map_get_next_key(fd, nullptr, &key); err == 0;
+       err = bpf_map_get_next_key(fd, &key, &key)) {
+    fw_veth_value value{};
+    if (bpf_map_lookup_elem(fd, &key, &value) != 0) {
+      if (errno == ENOENT) continue;  // unbound while we read
+      return BpfError(errno, absl::StrCat("read map ", FW_PIN_VETH_BIG));
+    }
+    if (value.ifindex == key) (*bindings)[static_cast<int>(key)] = AddressesOf(value);
+  }
+  if (errno != ENOENT) return BpfError(errno, absl::StrCat("read map ", FW_PIN_VETH_BIG));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status BindVeth(const Datapath& datapath, int ifindex,
@@ -81,14 +138,16 @@ absl::StatusOr<std::vector<compiler::IpAddress>> VethAddresses(const Datapath& d
     if (errno == ENOENT) return std::vector<compiler::IpAddress>{};
     return BpfError(errno, absl::StrCat("read veth ifindex ", ifindex));
   }
-  std::vector<compiler::IpAddress> addresses;
-  if (value.ifindex != key) return addresses;
-  for (uint32_t i = 0; i < value.count && i < FW_VETH_MAX_ADDRS; ++i) {
-    std::array<uint8_t, 16> bytes{};
-    std::memcpy(bytes.data(), value.addrs[i].bytes, bytes.size());
-    addresses.emplace_back(bytes);
-  }
-  return addresses;
+  if (value.ifindex != key) return std::vector<compiler::IpAddress>{};
+  return AddressesOf(value);
+}
+
+absl::StatusOr<std::map<int, std::vector<compiler::IpAddress>>> BoundVeths(
+    const Datapath& datapath) {
+  std::map<int, std::vector<compiler::IpAddress>> bindings;
+  if (absl::Status status = ReadArrayBindings(datapath, &bindings); !status.ok()) return status;
+  if (absl::Status status = ReadHashBindings(datapath, &bindings); !status.ok()) return status;
+  return bindings;
 }
 
 }  // namespace flatwall::agent

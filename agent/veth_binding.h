@@ -8,6 +8,7 @@
 #ifndef FLATWALL_AGENT_VETH_BINDING_H_
 #define FLATWALL_AGENT_VETH_BINDING_H_
 
+#include <map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,6 +35,11 @@ absl::Status UnbindVeth(const Datapath& datapath, int ifindex);
 // The addresses bound to the veth; empty when unbound.
 absl::StatusOr<std::vector<compiler::IpAddress>> VethAddresses(const Datapath& datapath,
                                                                int ifindex);
+
+// Every binding in fw_veth_v1 (its used slots) and fw_veth_big_v1: ifindex -> addresses.
+// How a restarted agent finds the veths an earlier run bound. Errors from the kernel.
+absl::StatusOr<std::map<int, std::vector<compiler::IpAddress>>> BoundVeths(
+    const Datapath& datapath);
 
 }  // namespace flatwall::agent
 

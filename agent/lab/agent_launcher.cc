@@ -1,10 +1,7 @@
 #include "agent/lab/agent_launcher.h"
 
-#include <arpa/inet.h>
 #include <linux/magic.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -14,7 +11,10 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
+#include "agent/lab/agent_http.h"
 #include "agent/lab/daemon_spawner.h"
 #include "agent/lab/netns.h"
 #include "agent/lab/processes.h"
@@ -27,22 +27,14 @@ namespace fs = std::filesystem;
 constexpr auto kStartTimeout = std::chrono::seconds(10);
 constexpr auto kStopGrace = std::chrono::seconds(5);
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
+// Not a manifest name (the agent ignores dotfiles), but a change the agent notices.
+constexpr char kSyncMarkerFile[] = ".flatwall-lab-sync";
 
-// True when something accepts TCP connections on 127.0.0.1:port inside `netns`.
-bool Listening(const std::string& netns, uint16_t port) {
-  bool accepted = false;
-  absl::Status status = RunInNetns(netns, [&]() -> absl::Status {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return absl::InternalError("socket");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
-    accepted = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    close(fd);
-    return absl::OkStatus();
-  });
-  return status.ok() && accepted;
+// True when the agent inside `netns` answers GET /readyz with 200: it has enforced its
+// first full cluster state.
+bool Ready(const std::string& netns, uint16_t port) {
+  absl::StatusOr<HttpReply> reply = HttpGetInNetns(netns, port, "/readyz");
+  return reply.ok() && reply->status == 200;
 }
 
 }  // namespace
@@ -115,24 +107,44 @@ absl::Status AgentLauncher::Start(const NodePlan& node) {
   absl::StatusOr<pid_t> pid = SpawnDaemon({node.netns, argv, LogFile(node)});
   if (!pid.ok()) return pid.status();
   std::ofstream(PidFile(node), std::ios::trunc) << *pid << "\n";
-  return WaitUntilListening(node, *pid);
+  return WaitUntilReady(node, *pid);
 }
 
-absl::Status AgentLauncher::WaitUntilListening(const NodePlan& node, pid_t pid) const {
+absl::Status AgentLauncher::WaitUntilReady(const NodePlan& node, pid_t pid) const {
   auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  while (!Listening(node.netns, kAgentListenPort)) {
+  while (!Ready(node.netns, kAgentListenPort)) {
     if (!ProcessAlive(pid)) {
       return absl::InternalError(absl::StrCat("the agent of ", node.name, " exited; its log (",
                                               LogFile(node), "):\n", LogTail(LogFile(node))));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "the agent of ", node.name, " did not listen on 127.0.0.1:", kAgentListenPort,
-          " within 10s; its log: ", LogFile(node)));
+          "the agent of ", node.name, " was not ready (GET /readyz on 127.0.0.1:", kAgentListenPort,
+          ") within 10s; its log: ", LogFile(node)));
     }
     std::this_thread::sleep_for(kPollInterval);
   }
   return absl::OkStatus();
+}
+
+absl::Status AgentLauncher::WaitUntilSynced(const NodePlan& node) const {
+  if (!Pid(node)) return absl::OkStatus();
+  const double requested = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  std::string marker = absl::StrCat(names_.NodeManifestDir(node.name), "/", kSyncMarkerFile);
+  std::ofstream(marker, std::ios::trunc) << absl::StrCat(requested) << "\n";
+  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    absl::StatusOr<HttpReply> reply = HttpGetInNetns(node.netns, kAgentListenPort, "/metrics");
+    if (reply.ok()) {
+      std::optional<double> synced =
+          MetricValue(reply->body, "flatwall_source_synced_timestamp_seconds");
+      if (synced && *synced >= requested) return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "the agent of ", node.name, " did not enforce its manifests within 10s; its log: ",
+      LogFile(node)));
 }
 
 absl::Status AgentLauncher::Stop(const NodePlan& node) {

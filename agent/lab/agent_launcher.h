@@ -2,9 +2,8 @@
 // would: each with its own bpffs pin root, its own copy of the manifests (which `lab
 // apply` updates and the agent watches), its own verdict log and listen address.
 //
-// The agent counts as started once it accepts a TCP connection on its listen address; the
-// agent is expected to listen only after its first reconcile, so that `lab up` returns
-// with policies enforced.
+// The agent counts as started once its /readyz answers 200 (its first full state is
+// enforced), so that `lab up` returns with policies enforced.
 //
 // Not here: the agent itself (agent/); the manifests it reads (manifest_units.h).
 #ifndef FLATWALL_AGENT_LAB_AGENT_LAUNCHER_H_
@@ -52,11 +51,16 @@ class AgentLauncher {
   AgentConfig ConfigFor(const NodePlan& node) const;
 
   // Creates the node's bpffs root and starts the agent in the node's namespace, then waits
-  // up to 10 seconds for it to listen. FailedPrecondition when it is already running or
+  // up to 10 seconds for it to be ready. FailedPrecondition when it is already running or
   // bpffs is not mounted at /sys/fs/bpf;
   // Internal (with the end of its log) when it cannot start or exits; DeadlineExceeded
-  // when it does not listen in time (it is left running, for its log to be read).
+  // when it is not ready in time (it is left running, for its log to be read).
   absl::Status Start(const NodePlan& node);
+  // Makes the agent re-read its manifest directory (a marker file changes there) and waits
+  // up to 10 seconds until it has enforced what it read: its metric
+  // flatwall_source_synced_timestamp_seconds passes the moment of this call. OK when the
+  // agent is not running; DeadlineExceeded when it does not catch up.
+  absl::Status WaitUntilSynced(const NodePlan& node) const;
   // SIGTERM, then SIGKILL after 5 seconds: an orderly stop. OK when it is not running.
   absl::Status Stop(const NodePlan& node);
   // SIGKILL: a crash. OK when it is not running.
@@ -67,7 +71,7 @@ class AgentLauncher {
  private:
   std::string PidFile(const NodePlan& node) const;
   std::string LogFile(const NodePlan& node) const;
-  absl::Status WaitUntilListening(const NodePlan& node, pid_t pid) const;
+  absl::Status WaitUntilReady(const NodePlan& node, pid_t pid) const;
 
   LabNames names_;
   std::string agent_binary_;

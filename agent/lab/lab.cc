@@ -60,6 +60,14 @@ absl::Status WriteManifests(const LabNames& names, const DesiredManifests& desir
   return absl::OkStatus();
 }
 
+// Returns once every running agent enforces the manifests just written.
+absl::Status WaitForAgents(const LabNames& names, const LabState& state, const TopologyPlan& plan) {
+  if (!state.agent) return absl::OkStatus();
+  AgentLauncher agents(names, *state.agent);
+  for (const NodePlan& node : plan.nodes) FW_RETURN_IF_ERROR(agents.WaitUntilSynced(node));
+  return absl::OkStatus();
+}
+
 std::vector<const PodPlan*> AllPods(const TopologyPlan& plan) {
   std::vector<const PodPlan*> pods;
   for (const PodPlan& pod : plan.pods) pods.push_back(&pod);
@@ -178,6 +186,7 @@ absl::StatusOr<ApplyReport> LabApply(const ApplyOptions& options) {
   if (status.ok()) status = StartPodServers(names, state.flatwall_binary, servers);
   if (status.ok()) status = ApplyServiceRules(plan);
   if (status.ok()) status = WriteManifests(names, desired, plan);
+  if (status.ok()) status = WaitForAgents(names, state, plan);
   if (status.ok()) status = RemovePods(old_plan, removed_old);
   state.plan = plan;
   if (status.ok()) status = SaveLabState(names.StateFile(), state);

@@ -61,7 +61,9 @@ struct ApplyReport {
 
 // Changes a running lab: writes new and changed manifests into every node's manifest
 // directory (the agents watch it), builds new pods, removes deleted ones, restarts the
-// servers of pods whose ports changed, and rewrites the Service rules. Pods that stay
+// servers of pods whose ports changed, and rewrites the Service rules, then waits until
+// every running agent enforces the new manifests (so a probe right after sees the change;
+// DeadlineExceeded after 10 s per agent) before removing deleted pods. Pods that stay
 // keep their namespace, veth and address. NotFound when the lab is not up (or a file is
 // missing, or a deleted object is not in the lab); InvalidArgument / FailedPrecondition as
 // for LabUp and DesiredManifests; Internal when a build step fails — the lab may then be

@@ -1,21 +1,25 @@
-// Agents in a real lab, played by a stand-in: the agent binary does not exist yet, so a
-// script records how it was started (arguments, network namespace) and then listens where
-// an agent would. Checks the launcher's contract, not an agent. Needs root.
+// The real flatwall-agent in a real 2-node lab: started in its node's namespace with its
+// own paths, enforcing and logging; what happens when it is stopped, killed, restarted or
+// uninstalled; pods that come and go, a veth that appears late, a bad manifest. Needs root.
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "agent/lab/agent_launcher.h"
-#include "agent/lab/lab.h"
+#include "agent/lab/agent_http.h"
+#include "agent/lab/lab_names.h"
 #include "agent/lab/netns.h"
+#include "agent/lab/processes.h"
+#include "agent/lab/run_command.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/lab/lab_test_util.h"
-#include "tests/testing/reachability_cluster.h"
+#include "nlohmann/json.hpp"
+#include "tests/lab/agent_lab_fixture.h"
 #include "tests/testing/status_matchers.h"
 
 namespace flatwall::lab {
@@ -23,97 +27,182 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::Contains;
-using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
-class LabAgentsTest : public RealLabTest {
- protected:
-  void SetUp() override {
-    RealLabTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    record_dir_ = temp_.path() + "/started";
-    fs::create_directories(record_dir_);
-    agent_ = temp_.Write("fake-agent",
-                         absl::StrCat("#!/bin/sh\n"
-                                      "# Records its start, then listens where an agent would.\n"
-                                      "{ echo \"$@\"; readlink /proc/self/ns/net; } > ",
-                                      record_dir_, "/$$\n", "exec ", FlatwallBinary(),
-                                      " lab serve --pod agent --ports tcp:", kAgentListenPort,
-                                      " --ready-file ''\n"));
-    chmod(agent_.c_str(), 0755);
-    UpOptions options;
-    options.name = lab_name_;
-    options.agent_binary = agent_;
-    options.flatwall_binary = FlatwallBinary();
-    options.files = {temp_.Write("cluster.yaml", testing::E2eClusterYaml())};
-    absl::StatusOr<TopologyPlan> plan = LabUp(options);
-    ASSERT_TRUE(plan.ok()) << plan.status();
-    plan_ = *plan;
-  }
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
-  // Each start of the stand-in: its arguments and its network namespace link.
-  std::vector<std::pair<std::string, std::string>> Starts() const {
-    std::vector<std::pair<std::string, std::string>> starts;
-    for (const auto& entry : fs::directory_iterator(record_dir_)) {
-      std::ifstream in(entry.path());
-      std::string args, netns;
-      std::getline(in, args);
-      std::getline(in, netns);
-      starts.emplace_back(args, netns);
-    }
-    std::sort(starts.begin(), starts.end());
-    return starts;
-  }
+// The arguments a process was started with, joined by spaces.
+std::string CommandLineOf(pid_t pid) {
+  std::string raw = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::vector<std::string> args = absl::StrSplit(raw, '\0', absl::SkipEmpty());
+  return absl::StrJoin(args.begin() + 1, args.end(), " ");
+}
 
-  std::string record_dir_;
-  std::string agent_;
-  TopologyPlan plan_;
-};
+// The Flatwall programs attached to a tc hook of `device` in `netns`: `tc filter show`'s
+// lines naming them.
+std::string TcFilters(const std::string& netns, const std::string& device, const char* hook) {
+  absl::StatusOr<std::string> shown =
+      RunCommand(InNetns(netns, {"tc", "filter", "show", "dev", device, hook}));
+  return shown.ok() ? *shown : absl::StrCat("error: ", shown.status().message());
+}
+
+class LabAgentsTest : public AgentLabTest {};
 
 TEST_F(LabAgentsTest, EachNodeRunsItsAgentInItsNamespaceWithItsOwnPaths) {
   LabNames names(lab_name_);
-  std::vector<std::pair<std::string, std::string>> starts = Starts();
-  ASSERT_EQ(starts.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) {
-    const NodePlan& node = plan_.nodes[i];
+  AgentLauncher launcher = Launcher();
+  for (const NodePlan& node : plan().nodes) {
     SCOPED_TRACE(node.name);
-    EXPECT_EQ(
-        starts[i].first,
-        absl::StrCat("--node-name ", node.name, " --source dir:", names.NodeManifestDir(node.name),
-                     " --bpffs-root /sys/fs/bpf/flatwall-lab-", lab_name_, "-", node.name,
-                     " --verdict-log ", names.NodeDir(node.name), "/verdicts.jsonl",
-                     " --listen 127.0.0.1:", kAgentListenPort));
-    absl::StatusOr<ino_t> inode = NetnsInode(node.netns);
-    FW_ASSERT_OK(inode);
-    EXPECT_EQ(starts[i].second, absl::StrCat("net:[", *inode, "]"));
-    EXPECT_TRUE(fs::is_directory(names.BpffsRoot(node.name)));
-    std::vector<std::string> manifests;
-    for (const auto& entry : fs::directory_iterator(names.NodeManifestDir(node.name))) {
-      manifests.push_back(entry.path().filename().string());
-    }
-    EXPECT_THAT(manifests, Contains("pod.x.a.yaml"));
-    EXPECT_THAT(manifests, Contains("namespace.y.yaml"));
-    EXPECT_THAT(manifests, Contains("service.z.fwlab-c.json"));  // added by the lab
+    std::optional<pid_t> pid = launcher.Pid(node);
+    ASSERT_TRUE(pid.has_value());
+    EXPECT_EQ(CommandLineOf(*pid),
+              absl::StrCat("--node-name ", node.name, " --source dir:",
+                           names.NodeManifestDir(node.name), " --bpffs-root /sys/fs/bpf/flatwall-lab-",
+                           lab_name_, "-", node.name, " --verdict-log ", names.NodeDir(node.name),
+                           "/verdicts.jsonl --listen 127.0.0.1:", kAgentListenPort));
+    EXPECT_TRUE(ProcessInNetns(*pid, node.netns));
+    EXPECT_TRUE(fs::exists(absl::StrCat(names.BpffsRoot(node.name), "/fw_from_pod_v1")));
+    EXPECT_THAT(AgentGet(node.name, "/readyz"), StartsWith("200"));
+    EXPECT_THAT(AgentGet(node.name, "/healthz"), StartsWith("200"));
+    std::string metrics = AgentGet(node.name, "/metrics");
+    EXPECT_THAT(metrics, HasSubstr("flatwall_veths{state=\"attached\"}"));
+    // The e2e pods alternate between the nodes: 5 on node-1, 4 on node-2.
+    EXPECT_EQ(MetricValue(metrics.substr(4), "flatwall_veths"), node.name == "node-1" ? 5 : 4)
+        << metrics;
   }
+  // Each local pod's host veth carries both programs.
+  const PodPlan& pod = Pod("x/a");
+  EXPECT_THAT(TcFilters(NodeOf("x/a").netns, pod.host_veth, "ingress"), HasSubstr("fw_from_pod"));
+  EXPECT_THAT(TcFilters(NodeOf("x/a").netns, pod.host_veth, "egress"), HasSubstr("fw_to_pod"));
 }
 
-TEST_F(LabAgentsTest, AnAgentCanBeKilledStoppedAndStartedAgain) {
-  AgentLauncher agents(LabNames(lab_name_), agent_);
-  const NodePlan& node = plan_.nodes[1];
-  std::optional<pid_t> first = agents.Pid(node);
-  ASSERT_TRUE(first.has_value());
-  FW_ASSERT_OK(agents.Kill(node));
-  EXPECT_EQ(agents.Pid(node), std::nullopt);
-  FW_ASSERT_OK(agents.Start(node));
-  std::optional<pid_t> second = agents.Pid(node);
-  ASSERT_TRUE(second.has_value());
-  EXPECT_NE(*second, *first);
-  EXPECT_THAT(agents.Start(node),
-              flatwall::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
-                                          ::testing::HasSubstr("already running")));
-  FW_ASSERT_OK(agents.Stop(node));
-  EXPECT_EQ(agents.Pid(node), std::nullopt);
-  FW_EXPECT_OK(agents.Stop(node));  // stopping a stopped agent is fine
-  EXPECT_EQ(Starts().size(), 3u);
+TEST_F(LabAgentsTest, DeniedFlowIsEnforcedAndLoggedWithTheIsolatingPolicy) {
+  EXPECT_TRUE(Connects("z/a", "x/a", 80));
+  Apply("only-from-y.yaml", kOnlyFromYPolicy);
+  EXPECT_FALSE(Connects("z/a", "x/a", 80));
+  EXPECT_TRUE(Connects("y/a", "x/a", 80));
+  LabNames names(lab_name_);
+  std::string log;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    log = ReadFile(absl::StrCat(names.NodeDir(Pod("x/a").node), "/verdicts.jsonl"));
+    if (log.find("only-from-y") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  bool found = false;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    if (record["verdict"] != "deny" || record["dst"].value("name", "") != "a" ||
+        record["dst"].value("namespace", "") != "x" || record["src"].value("namespace", "") != "z") {
+      continue;
+    }
+    found = true;
+    EXPECT_EQ(record["reason"], "DEFAULT_DENY");
+    EXPECT_EQ(record["direction"], "ingress");
+    EXPECT_EQ(record["protocol"], "TCP");
+    EXPECT_EQ(record["dst"]["port"], 80);
+    EXPECT_EQ(record["node"], Pod("x/a").node);
+    EXPECT_THAT(record["isolated_by"], Contains("x/only-from-y"));
+    EXPECT_EQ(record["src"]["labels"]["pod"], "a");
+  }
+  EXPECT_TRUE(found) << log;
+}
+
+TEST_F(LabAgentsTest, StoppedAgentLeavesPinsAndEnforcementAndStartsAgain) {
+  Apply("only-from-y.yaml", kOnlyFromYPolicy);
+  AgentLauncher launcher = Launcher();
+  for (const NodePlan& node : plan().nodes) FW_ASSERT_OK(launcher.Stop(node));
+  for (const NodePlan& node : plan().nodes) {
+    EXPECT_EQ(launcher.Pid(node), std::nullopt);
+    EXPECT_TRUE(fs::exists(absl::StrCat(LabNames(lab_name_).BpffsRoot(node.name), "/fw_rules_v1")));
+  }
+  EXPECT_FALSE(Connects("z/a", "x/a", 80));
+  EXPECT_TRUE(Connects("y/a", "x/a", 80));
+  StartAgents();
+  EXPECT_THAT(MismatchesWithModel(80), ::testing::IsEmpty());
+}
+
+TEST_F(LabAgentsTest, UninstallRemovesProgramsAndPinsSoTrafficFlowsFreely) {
+  Apply("only-from-y.yaml", kOnlyFromYPolicy);
+  ASSERT_FALSE(Connects("z/a", "x/a", 80));
+  AgentLauncher launcher = Launcher();
+  absl::StatusOr<LabState> state = LabStatus(lab_name_);
+  ASSERT_TRUE(state.ok() && state->agent);
+  LabNames names(lab_name_);
+  for (const NodePlan& node : plan().nodes) {
+    FW_ASSERT_OK(launcher.Stop(node));
+    absl::StatusOr<std::string> removed = RunCommand(InNetns(
+        node.netns, {*state->agent, "--uninstall", "--bpffs-root", names.BpffsRoot(node.name)}));
+    FW_ASSERT_OK(removed);
+    EXPECT_FALSE(fs::exists(names.BpffsRoot(node.name)));
+  }
+  const PodPlan& pod = Pod("x/a");
+  EXPECT_THAT(TcFilters(NodeOf("x/a").netns, pod.host_veth, "ingress"),
+              ::testing::Not(HasSubstr("fw_")));
+  EXPECT_THAT(TcFilters(NodeOf("x/a").netns, pod.host_veth, "egress"),
+              ::testing::Not(HasSubstr("fw_")));
+  EXPECT_TRUE(Connects("z/a", "x/a", 80));
+}
+
+TEST_F(LabAgentsTest, PodsAddedAndRemovedAreAttachedAndDetached) {
+  Apply("only-from-y.yaml", kOnlyFromYPolicy);
+  Apply("pod-x-d.yaml", PodYaml("x", "d", "{pod: d}", "node-1", {"10.10.1.14"}));
+  EXPECT_FALSE(Connects("z/a", "x/d", 80));
+  EXPECT_TRUE(Connects("y/b", "x/d", 80));
+  EXPECT_THAT(AgentGet("node-1", "/metrics"), HasSubstr("flatwall_veths{state=\"attached\"} 6"));
+  Delete("pod-x-d.yaml");
+  EXPECT_THAT(AgentGet("node-1", "/metrics"), HasSubstr("flatwall_veths{state=\"attached\"} 5"));
+  EXPECT_THAT(MismatchesWithModel(80), ::testing::IsEmpty());
+}
+
+TEST_F(LabAgentsTest, VethThatAppearsLateIsAttachedWhenItsRouteDoes) {
+  // A pod the agent hears of before its CNI has plumbed it: isolated, with no veth yet.
+  WriteToAgents("late.yaml", absl::StrCat(PodYaml("x", "late", "{pod: late}", "node-1",
+                                                  {"10.10.1.60"}),
+                                          "---\n", kOnlyFromYPolicy));
+  WaitForAgents();
+  EXPECT_THAT(AgentGet("node-1", "/metrics"), HasSubstr("flatwall_veths{state=\"waiting\"} 1"));
+  const NodePlan& node = plan().nodes.front();
+  FW_ASSERT_OK(RunIpBatch(node.netns, {"link add fwlate type veth peer name fwlate-peer",
+                                       "link set fwlate up", "link set fwlate-peer up",
+                                       "route add 10.10.1.60/32 dev fwlate scope link"}));
+  std::string ingress;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    ingress = TcFilters(node.netns, "fwlate", "ingress");
+    if (ingress.find("fw_from_pod") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_THAT(ingress, HasSubstr("fw_from_pod"));
+  EXPECT_THAT(TcFilters(node.netns, "fwlate", "egress"), HasSubstr("fw_to_pod"));
+  EXPECT_THAT(AgentGet("node-1", "/metrics"), HasSubstr("flatwall_veths{state=\"waiting\"} 0"));
+}
+
+TEST_F(LabAgentsTest, InvalidManifestKeepsWhatTheFileHeldEnforced) {
+  WriteToAgents("policy.yaml", kOnlyFromYPolicy);
+  WaitForAgents();
+  ASSERT_FALSE(Connects("z/a", "x/a", 80));
+  // The same policy, now with an invalid port: the agents keep the last good version.
+  WriteToAgents("policy.yaml", absl::StrCat(kOnlyFromYPolicy, "    ports: [{port: 70000}]\n"));
+  WaitForAgents();
+  EXPECT_FALSE(Connects("z/a", "x/a", 80));
+  EXPECT_TRUE(Connects("y/a", "x/a", 80));
+  for (const NodePlan& node : plan().nodes) {
+    EXPECT_THAT(AgentGet(node.name, "/readyz"), StartsWith("200"));
+    std::string metrics = AgentGet(node.name, "/metrics");
+    std::optional<double> errors = MetricValue(metrics.substr(4), "flatwall_source_errors_total");
+    EXPECT_GE(errors.value_or(0), 1) << metrics;
+  }
+  std::string log = ReadFile(absl::StrCat(LabNames(lab_name_).NodeDir("node-1"), "/agent.log"));
+  EXPECT_THAT(log, HasSubstr("policy.yaml:"));
+  // Removing the file removes its objects: z reaches x again.
+  RemoveFromAgents("policy.yaml");
+  WaitForAgents();
+  EXPECT_TRUE(Connects("z/a", "x/a", 80));
 }
 
 TEST_F(LabAgentsTest, DownRemovesTheAgentsAndTheirPinRoots) {

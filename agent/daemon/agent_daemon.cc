@@ -1,0 +1,325 @@
+#include "agent/daemon/agent_daemon.h"
+
+#include <bpf/libbpf.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "agent/daemon/agent_health.h"
+#include "agent/daemon/agent_log.h"
+#include "agent/daemon/agent_metrics.h"
+#include "agent/daemon/directory_source.h"
+#include "agent/daemon/http_endpoints.h"
+#include "agent/daemon/metrics.h"
+#include "agent/daemon/reconciler.h"
+#include "agent/daemon/verdict_log.h"
+#include "agent/daemon/verdict_log_writer.h"
+#include "agent/datapath.h"
+#include "agent/event_reader.h"
+#include "agent/veth_attachments.h"
+#include "policy-compiler/status_macros.h"
+
+namespace flatwall::agent {
+namespace {
+
+constexpr absl::Duration kIdleTick = absl::Seconds(1);
+constexpr absl::Duration kWaitingTick = absl::Milliseconds(200);  // a pod waits for its veth
+constexpr absl::Duration kSampleInterval = absl::Seconds(5);
+
+// SIGTERM, SIGINT and SIGHUP arrive on a descriptor the loop polls. Blocked before any
+// thread starts, so no other thread takes them.
+absl::StatusOr<int> OpenSignalFd() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) {
+    return absl::InternalError("block SIGTERM/SIGINT/SIGHUP");
+  }
+  int fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return absl::InternalError("signalfd");
+  return fd;
+}
+
+// libbpf reports expected outcomes on stderr ("Exclusivity flag on, cannot modify" when the
+// clsact qdisc exists); its messages go to the agent's log at debug level instead.
+int LibbpfToAgentLog(libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char message[512];
+  int length = vsnprintf(message, sizeof(message), format, args);
+  std::string text(message, std::clamp(length, 0, static_cast<int>(sizeof(message)) - 1));
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  LogDebug(absl::StrCat("libbpf: ", text));
+  return length;
+}
+
+std::string DescribeEvents(const ReconcileResult& result) {
+  return absl::StrCat(result.events, " event(s), ", result.entries_written,
+                      " map entries, compile ", absl::FormatDuration(result.compile_time),
+                      ", apply ", absl::FormatDuration(result.apply_time));
+}
+
+class Agent {
+ public:
+  explicit Agent(const AgentConfig& config) : config_(config), health_(absl::Now()) {}
+  ~Agent() {
+    if (signal_fd_ >= 0) close(signal_fd_);
+  }
+
+  absl::Status Start();
+  absl::Status Run();
+
+ private:
+  absl::Status InitialSync();
+  void OnSourceChange();
+  void OnVerdictEvents();
+  void Tick();
+  void ReportSourceErrors();
+  void UpdateReadiness();
+  void Record(const absl::StatusOr<ReconcileResult>& result, const char* what);
+
+  const AgentConfig& config_;
+  AgentHealth health_;
+  MetricsRegistry registry_;
+  std::unique_ptr<AgentMetrics> metrics_;
+  std::unique_ptr<HttpEndpoints> http_;
+  std::unique_ptr<Datapath> datapath_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<DirectorySource> source_;
+  std::unique_ptr<EventReader> events_;
+  std::unique_ptr<VerdictLogWriter> verdict_log_;
+  std::shared_ptr<const VerdictSnapshot> snapshot_;  // rebuilt after the image changes
+  int signal_fd_ = -1;
+  size_t waiting_veths_ = 0;
+  uint64_t reported_failed_reads_ = 0;
+  std::vector<SourceFileError> reported_errors_;
+  absl::Time last_sample_ = absl::InfinitePast();
+  std::string last_write_error_;
+};
+
+absl::Status Agent::Start() {
+  FW_ASSIGN_OR_RETURN(signal_fd_, OpenSignalFd());
+  FW_ASSIGN_OR_RETURN(metrics_, AgentMetrics::Create(registry_));
+  if (config_.source.kind == SourceConfig::kKubernetes) {
+    return absl::UnimplementedError(
+        "--source kubernetes is not available yet (api-watch); use --source dir:PATH");
+  }
+  FW_ASSIGN_OR_RETURN(source_, DirectorySource::Open(config_.source.directory));
+  // Listening first: /healthz answers while the first state compiles, /readyz says why
+  // not yet.
+  FW_ASSIGN_OR_RETURN(http_, HttpEndpoints::Start({.address = config_.listen}, registry_, health_));
+  FW_ASSIGN_OR_RETURN(datapath_, Datapath::Load({.pin_root = config_.bpffs_root}));
+  reconciler_ = std::make_unique<Reconciler>(*datapath_, config_.node_name);
+  if (config_.verdict_log != "off") {
+    FW_ASSIGN_OR_RETURN(verdict_log_, VerdictLogWriter::Open({.path = config_.verdict_log,
+                                                              .max_bytes = config_.verdict_log_max_bytes,
+                                                              .max_files = config_.verdict_log_max_files}));
+    FW_ASSIGN_OR_RETURN(events_, EventReader::Start(*datapath_));
+  }
+  LogInfo(absl::StrCat("node ", config_.node_name, ": datapath pinned under ", config_.bpffs_root,
+                       ", source ", config_.source.directory, ", listening on ", config_.listen,
+                       ", verdict log ", config_.verdict_log));
+  return InitialSync();
+}
+
+absl::Status Agent::InitialSync() {
+  absl::Time read_at = absl::Now();
+  FW_ASSIGN_OR_RETURN(std::vector<compiler::ClusterEvent> events, source_->Sync());
+  ReportSourceErrors();
+  compiler::ClusterState state;
+  for (const compiler::ClusterEvent& event : events) state.Apply(event);
+  absl::StatusOr<ReconcileResult> result = reconciler_->Initialize(std::move(state));
+  Record(result, "initial sync");
+  if (result.ok()) metrics_->SetSourceSynced(read_at);
+  Tick();
+  return absl::OkStatus();
+}
+
+void Agent::Record(const absl::StatusOr<ReconcileResult>& result, const char* what) {
+  if (!result.ok()) {
+    last_write_error_ = std::string(result.status().message());
+    LogError(absl::StrCat(what, ": ", last_write_error_, " (enforcement kept; resync pending)"));
+    UpdateReadiness();
+    return;
+  }
+  last_write_error_.clear();
+  if (result->compile_time > absl::ZeroDuration()) {
+    metrics_->ObserveCompileSeconds(absl::ToDoubleSeconds(result->compile_time));
+  }
+  if (result->entries_written > 0) {
+    metrics_->ObserveApplySeconds(absl::ToDoubleSeconds(result->apply_time));
+    snapshot_.reset();
+  }
+  metrics_->SetPolicyState(reconciler_->image());
+  LogInfo(absl::StrCat(what, ": ", DescribeEvents(*result)));
+  UpdateReadiness();
+}
+
+void Agent::ReportSourceErrors() {
+  for (uint64_t i = reported_failed_reads_; i < source_->failed_reads(); ++i) {
+    metrics_->AddSourceError();
+  }
+  reported_failed_reads_ = source_->failed_reads();
+  if (source_->errors() == reported_errors_) return;
+  for (const SourceFileError& error : source_->errors()) {
+    LogWarning(absl::StrCat("source: ", error.message,
+                            " (the objects this file held before stay enforced)"));
+  }
+  if (source_->errors().empty() && !reported_errors_.empty()) LogInfo("source: every file reads");
+  reported_errors_ = source_->errors();
+}
+
+// Ready once the first full state is written; a later write failure (a full map) makes the
+// node not ready until a resync succeeds. Bad manifests do not: what they held before
+// stays enforced, and the metrics and log say which files are bad.
+void Agent::UpdateReadiness() {
+  if (!reconciler_->initialized() || reconciler_->needs_resync()) {
+    health_.SetNotReady(last_write_error_.empty()
+                            ? "waiting for first sync"
+                            : absl::StrCat("writing the datapath tables failed: ",
+                                           last_write_error_));
+    return;
+  }
+  health_.SetReady();
+}
+
+void Agent::OnSourceChange() {
+  absl::Time read_at = absl::Now();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source_->Sync();
+  if (!events.ok()) {
+    LogError(absl::StrCat("source: ", events.status().message()));
+    metrics_->AddSourceError();
+    return;
+  }
+  ReportSourceErrors();
+  if (!events->empty()) {
+    Record(reconciler_->Apply(*events), "update");
+    // Pods that came or went change which veths carry programs, now rather than at the
+    // next tick.
+    Tick();
+  }
+  if (!reconciler_->needs_resync()) metrics_->SetSourceSynced(read_at);
+}
+
+void Agent::OnVerdictEvents() {
+  absl::StatusOr<std::vector<fw_event>> events = events_->Poll(0);
+  if (!events.ok()) {
+    LogError(absl::StrCat("verdict events: ", events.status().message()));
+    return;
+  }
+  if (events->empty()) return;
+  if (!snapshot_) {
+    snapshot_ = std::make_shared<const VerdictSnapshot>(reconciler_->image(), config_.node_name);
+  }
+  absl::StatusOr<ClockOffset> offset = ReadClockOffset();
+  if (!offset.ok()) return;
+  std::vector<std::string> lines;
+  lines.reserve(events->size());
+  for (const fw_event& event : *events) {
+    lines.push_back(VerdictEventToJson(event, *snapshot_, *offset).dump());
+  }
+  if (absl::Status written = verdict_log_->Write(lines); !written.ok()) {
+    LogError(absl::StrCat("verdict log: ", written.message()));
+  }
+}
+
+void Agent::Tick() {
+  absl::Time now = absl::Now();
+  health_.Heartbeat(now);
+  if (reconciler_->needs_resync()) Record(reconciler_->Resync(), "resync");
+  absl::StatusOr<AttachReport> report = reconciler_->SyncInterfaces(config_.uplink);
+  if (!report.ok()) {
+    LogError(absl::StrCat("interfaces: ", report.status().message()));
+  } else {
+    for (const std::string& pod : report->attached) LogInfo(absl::StrCat("attached ", pod));
+    for (const std::string& pod : report->detached) LogInfo(absl::StrCat("detached ", pod));
+    for (const PodFailure& failure : report->failed) {
+      LogWarning(absl::StrCat("veth of ", failure.pod, ": ", failure.status.message()));
+    }
+    if (report->waiting.size() != waiting_veths_ && !report->waiting.empty()) {
+      LogInfo(absl::StrCat("waiting for the veth of ", absl::StrJoin(report->waiting, ", ")));
+    }
+    waiting_veths_ = report->waiting.size();
+    metrics_->SetVeths(reconciler_->AttachedPods(), waiting_veths_);
+  }
+  if (now - last_sample_ >= kSampleInterval) {
+    last_sample_ = now;
+    if (absl::Status sampled = metrics_->SampleDatapath(*datapath_, reconciler_->image());
+        !sampled.ok()) {
+      LogWarning(absl::StrCat("metrics: ", sampled.message()));
+    }
+  }
+}
+
+absl::Status Agent::Run() {
+  absl::Time next_tick = absl::Now() + kIdleTick;
+  while (true) {
+    std::vector<pollfd> fds = {{signal_fd_, POLLIN, 0}, {source_->fd(), POLLIN, 0}};
+    if (events_) fds.push_back({events_->fd(), POLLIN, 0});
+    int timeout_ms = static_cast<int>(
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(next_tick - absl::Now())));
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
+      return absl::InternalError("poll");
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGHUP) {
+          LogInfo("SIGHUP: resync");
+          Record(reconciler_->Resync(), "resync");
+        } else {
+          LogInfo(absl::StrCat("signal ", info.ssi_signo,
+                               ": stopping; programs and maps stay pinned and attached"));
+          return absl::OkStatus();
+        }
+      }
+    }
+    if (fds[1].revents & POLLIN) OnSourceChange();
+    if (events_ && (fds[2].revents & POLLIN)) OnVerdictEvents();
+    if (absl::Now() >= next_tick) {
+      Tick();
+      next_tick = absl::Now() + (waiting_veths_ > 0 ? kWaitingTick : kIdleTick);
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status RunAgent(const AgentConfig& config) {
+  libbpf_set_print(LibbpfToAgentLog);
+  Agent agent(config);
+  FW_RETURN_IF_ERROR(agent.Start());
+  return agent.Run();
+}
+
+absl::Status UninstallAgent(const AgentConfig& config) {
+  libbpf_set_print(LibbpfToAgentLog);
+  std::error_code error;
+  if (!std::filesystem::exists(config.bpffs_root, error)) {
+    LogInfo(absl::StrCat("nothing pinned under ", config.bpffs_root));
+    return absl::OkStatus();
+  }
+  FW_ASSIGN_OR_RETURN(std::unique_ptr<Datapath> datapath,
+                      Datapath::Load({.pin_root = config.bpffs_root}));
+  absl::Status detached = VethAttachments(*datapath).DetachAll();
+  absl::Status removed = datapath->Uninstall();
+  FW_RETURN_IF_ERROR(detached);
+  FW_RETURN_IF_ERROR(removed);
+  LogInfo(absl::StrCat("uninstalled: every program detached, every pin under ", config.bpffs_root,
+                       " removed"));
+  return absl::OkStatus();
+}
+
+}  // namespace flatwall::agent

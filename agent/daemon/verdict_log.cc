@@ -1,0 +1,227 @@
+#include "agent/daemon/verdict_log.h"
+
+#include <netinet/in.h>
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "agent/verdict_names.h"
+
+namespace flatwall::agent {
+namespace {
+
+template <typename T, typename Key, typename Projection>
+const T* FindSorted(const std::vector<T>& table, const Key& key, Projection projection) {
+  auto it = std::lower_bound(table.begin(), table.end(), key,
+                             [&](const T& entry, const Key& k) { return projection(entry) < k; });
+  if (it == table.end() || !(projection(*it) == key)) return nullptr;
+  return &*it;
+}
+
+compiler::IpAddress AddressOf(const fw_addr& addr) {
+  std::array<uint8_t, 16> bytes;
+  std::memcpy(bytes.data(), addr.bytes, bytes.size());
+  return compiler::IpAddress(bytes);
+}
+
+bool IsZero(const fw_addr& addr) {
+  static constexpr fw_addr kZero{};
+  return std::memcmp(&addr, &kZero, sizeof(addr)) == 0;
+}
+
+bool HasPorts(uint8_t protocol) {
+  return protocol == IPPROTO_TCP || protocol == IPPROTO_UDP || protocol == IPPROTO_SCTP;
+}
+
+std::string ProtocolName(uint8_t protocol) {
+  switch (protocol) {
+    case IPPROTO_TCP: return "TCP";
+    case IPPROTO_UDP: return "UDP";
+    case IPPROTO_SCTP: return "SCTP";
+    case IPPROTO_ICMP: return "ICMP";
+    case IPPROTO_ICMPV6: return "ICMPv6";
+  }
+  return absl::StrCat(protocol);  // the IANA number, e.g. "47"
+}
+
+std::string DirectionName(uint8_t direction) {
+  switch (direction) {
+    case FW_DIR_INGRESS: return "ingress";
+    case FW_DIR_EGRESS: return "egress";
+  }
+  return "unknown";
+}
+
+// One end of the packet. `identity` is the one the datapath looked up for this end, or 0
+// when it ran no lookup: then the snapshot's IP cache supplies it, so an allowed packet
+// of an unisolated pod is attributed as well as a judged one.
+nlohmann::json EndToJson(const fw_addr& addr, __be16 port, uint8_t protocol,
+                         uint32_t identity, const VerdictSnapshot& snapshot) {
+  nlohmann::json end = nlohmann::json::object();
+  const compiler::IpAddress address = AddressOf(addr);
+  end["ip"] = address.ToString();
+  if (HasPorts(protocol)) end["port"] = ntohs(port);
+  if (IsZero(addr)) {
+    end["kind"] = "unknown";  // dropped before the address was parsed
+    return end;
+  }
+  if (identity == FW_IDENTITY_UNKNOWN) identity = snapshot.IdentityOf(address);
+
+  const compiler::PodAddressInfo* pod = snapshot.FindPod(address);
+  const compiler::EndpointInfo* endpoint = snapshot.FindEndpoint(address);
+  const compiler::IdentityInfo* info =
+      identity >= FW_IDENTITY_FIRST_POD ? snapshot.FindIdentity(identity) : nullptr;
+  if (identity == FW_IDENTITY_HOST) {
+    end["kind"] = "node";
+  } else if (pod != nullptr || endpoint != nullptr || identity >= FW_IDENTITY_FIRST_POD) {
+    end["kind"] = "pod";
+  } else {
+    end["kind"] = "external";
+  }
+  if (pod != nullptr) {
+    end["namespace"] = pod->pod_namespace;
+    end["name"] = pod->pod_name;
+    if (!pod->node_name.empty()) end["node"] = pod->node_name;
+  } else if (endpoint != nullptr) {
+    end["namespace"] = endpoint->pod_namespace;
+    end["name"] = endpoint->pod_name;
+    end["node"] = snapshot.node_name();
+  } else if (info != nullptr) {
+    end["namespace"] = info->namespace_name;
+  }
+  if (info != nullptr) end["labels"] = info->labels;
+  return end;
+}
+
+}  // namespace
+
+VerdictSnapshot::VerdictSnapshot(const compiler::MapImage& image, std::string node_name)
+    : node_name_(std::move(node_name)),
+      rules_(image.rule_table),
+      identities_(image.identities),
+      endpoints_(image.endpoint_info),
+      pods_(image.pod_addresses),
+      ipcache_(image.ipcache) {
+  std::sort(rules_.begin(), rules_.end(),
+            [](const auto& a, const auto& b) { return a.rule_id < b.rule_id; });
+  std::sort(identities_.begin(), identities_.end(),
+            [](const auto& a, const auto& b) { return a.identity < b.identity; });
+  std::sort(endpoints_.begin(), endpoints_.end(),
+            [](const auto& a, const auto& b) { return a.address < b.address; });
+  std::sort(pods_.begin(), pods_.end(),
+            [](const auto& a, const auto& b) { return a.address < b.address; });
+  std::sort(ipcache_.begin(), ipcache_.end(), [](const auto& a, const auto& b) {
+    return compiler::AbiLess(a.key, b.key);
+  });
+}
+
+const compiler::RuleInfo* VerdictSnapshot::FindRule(uint32_t rule_id) const {
+  return FindSorted(rules_, rule_id, [](const compiler::RuleInfo& r) { return r.rule_id; });
+}
+
+const compiler::IdentityInfo* VerdictSnapshot::FindIdentity(uint32_t identity) const {
+  return FindSorted(identities_, identity,
+                    [](const compiler::IdentityInfo& i) { return i.identity; });
+}
+
+const compiler::EndpointInfo* VerdictSnapshot::FindEndpoint(
+    const compiler::IpAddress& address) const {
+  return FindSorted(endpoints_, address,
+                    [](const compiler::EndpointInfo& e) { return e.address; });
+}
+
+const compiler::PodAddressInfo* VerdictSnapshot::FindPod(
+    const compiler::IpAddress& address) const {
+  return FindSorted(pods_, address, [](const compiler::PodAddressInfo& p) { return p.address; });
+}
+
+uint32_t VerdictSnapshot::IdentityOf(const compiler::IpAddress& address) const {
+  const compiler::IpcacheEntry* entry =
+      FindSorted(ipcache_, address,
+                 [](const compiler::IpcacheEntry& e) { return AddressOf(e.key.addr); });
+  return entry == nullptr ? static_cast<uint32_t>(FW_IDENTITY_UNKNOWN) : entry->value.identity;
+}
+
+absl::StatusOr<ClockOffset> ReadClockOffset() {
+  timespec before{}, realtime{}, after{};
+  if (clock_gettime(CLOCK_MONOTONIC, &before) != 0 ||
+      clock_gettime(CLOCK_REALTIME, &realtime) != 0 ||
+      clock_gettime(CLOCK_MONOTONIC, &after) != 0) {
+    return absl::InternalError(absl::StrCat("clock_gettime: ", std::strerror(errno)));
+  }
+  const absl::Duration monotonic =
+      (absl::DurationFromTimespec(before) + absl::DurationFromTimespec(after)) / 2;
+  return ClockOffset{absl::DurationFromTimespec(realtime) - monotonic};
+}
+
+absl::Time MonotonicToWall(uint64_t monotonic_ns, const ClockOffset& offset) {
+  return absl::UnixEpoch() + absl::Nanoseconds(monotonic_ns) + offset.realtime_minus_monotonic;
+}
+
+std::string VerdictLabel(int verdict) {
+  return absl::AsciiStrToLower(std::string(VerdictName(verdict)));
+}
+
+std::string FormatRfc3339Nanos(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E9SZ", time, absl::UTCTimeZone());
+}
+
+nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& snapshot,
+                                  const ClockOffset& offset) {
+  // Direction is the local pod's: ingress judges the destination, egress the source.
+  const bool local_is_destination = event.direction == FW_DIR_INGRESS;
+  const uint32_t src_identity =
+      local_is_destination ? event.remote_identity : event.local_identity;
+  const uint32_t dst_identity =
+      local_is_destination ? event.local_identity : event.remote_identity;
+
+  nlohmann::json line = nlohmann::json::object();
+  line["schema"] = kVerdictLogSchema;
+  line["time"] = FormatRfc3339Nanos(MonotonicToWall(event.timestamp_ns, offset));
+  line["node"] = snapshot.node_name();
+  line["verdict"] = VerdictLabel(event.verdict);
+  line["reason"] = std::string(ReasonName(event.reason));
+  line["direction"] = DirectionName(event.direction);
+  line["hook"] = std::string(HookName(event.hook));
+  line["protocol"] = ProtocolName(event.protocol);
+  line["src"] = EndToJson(event.saddr, event.sport, event.protocol, src_identity, snapshot);
+  line["dst"] = EndToJson(event.daddr, event.dport, event.protocol, dst_identity, snapshot);
+  if ((event.protocol == IPPROTO_ICMP || event.protocol == IPPROTO_ICMPV6) && event.sport != 0) {
+    line["icmp"] = {{"echo_id", ntohs(event.sport)}};
+  }
+
+  if (event.rule_id != 0) {
+    nlohmann::json policy = {{"rule_id", event.rule_id}};
+    if (const compiler::RuleInfo* rule = snapshot.FindRule(event.rule_id); rule != nullptr) {
+      policy["namespace"] = rule->policy_namespace;
+      policy["name"] = rule->policy_name;
+      policy["direction"] = DirectionName(rule->direction);
+      policy["index"] = rule->rule_index;
+    }
+    line["policy"] = std::move(policy);
+  }
+  // No rule allows the packet (any more): the policies that isolate the pod are the answer
+  // to "why denied".
+  if ((event.reason == FW_REASON_DEFAULT_DENY || event.reason == FW_REASON_REVOKED) &&
+      event.direction < FW_DIR_COUNT) {
+    const fw_addr& local = local_is_destination ? event.daddr : event.saddr;
+    if (const compiler::EndpointInfo* endpoint = snapshot.FindEndpoint(AddressOf(local));
+        endpoint != nullptr) {
+      line["isolated_by"] = endpoint->isolating_policies[event.direction];
+    }
+  }
+
+  line["identities"] = {{"local", event.local_identity}, {"remote", event.remote_identity}};
+  if (event.cidr_class != 0) line["cidr_class"] = event.cidr_class;
+  line["bytes"] = event.packet_len;
+  line["ifindex"] = event.ifindex;
+  line["suppressed"] = event.suppressed;
+  return line;
+}
+
+}  // namespace flatwall::agent

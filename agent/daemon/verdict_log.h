@@ -1,0 +1,78 @@
+// The verdict log's content: turning one datapath verdict event (abi/event.h) into one
+// JSON object (schema version 1, docs/verdict-log.md) that names the pods of both ends,
+// their labels, the policy rule that allowed the packet or the policies that isolate
+// the pod for a default deny. Pure: event + snapshot (+ the clock offset) in, JSON out.
+//
+// Not here: reading events (agent/event_reader.h), writing lines to files
+// (verdict_log_writer.h).
+#ifndef FLATWALL_AGENT_DAEMON_VERDICT_LOG_H_
+#define FLATWALL_AGENT_DAEMON_VERDICT_LOG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "abi/event.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "policy-compiler/map_image.h"
+
+namespace flatwall::agent {
+
+inline constexpr int kVerdictLogSchema = 1;
+
+// Who is who at one moment: the name tables of the enforced map image (copied, so the
+// reconciler may move on to the next image while events of this one are written) and
+// the node name. Immutable once built; share it as std::shared_ptr<const ...>.
+class VerdictSnapshot {
+ public:
+  VerdictSnapshot() = default;
+  // Copies the info tables and the IP cache of `image` (sorting them, so a hand-built
+  // image works as well as the compiler's sorted one).
+  VerdictSnapshot(const compiler::MapImage& image, std::string node_name);
+
+  const std::string& node_name() const { return node_name_; }
+  // nullptr when the snapshot does not know the id or address.
+  const compiler::RuleInfo* FindRule(uint32_t rule_id) const;
+  const compiler::IdentityInfo* FindIdentity(uint32_t identity) const;
+  const compiler::EndpointInfo* FindEndpoint(const compiler::IpAddress& address) const;
+  const compiler::PodAddressInfo* FindPod(const compiler::IpAddress& address) const;
+  // The identity the IP cache gives the address; 0 when absent.
+  uint32_t IdentityOf(const compiler::IpAddress& address) const;
+
+ private:
+  std::string node_name_;
+  std::vector<compiler::RuleInfo> rules_;
+  std::vector<compiler::IdentityInfo> identities_;
+  std::vector<compiler::EndpointInfo> endpoints_;
+  std::vector<compiler::PodAddressInfo> pods_;
+  std::vector<compiler::IpcacheEntry> ipcache_;
+};
+
+// Event timestamps are bpf_ktime_get_ns(): CLOCK_MONOTONIC. The wall time of a monotonic
+// instant is that instant plus (CLOCK_REALTIME - CLOCK_MONOTONIC), measured now; the
+// offset moves only when the wall clock is stepped, so one reading serves a batch.
+struct ClockOffset {
+  absl::Duration realtime_minus_monotonic;
+};
+// Reads both clocks (the monotonic one twice, around the realtime reading, to halve the
+// error of being descheduled in between). Internal when clock_gettime fails.
+absl::StatusOr<ClockOffset> ReadClockOffset();
+absl::Time MonotonicToWall(uint64_t monotonic_ns, const ClockOffset& offset);
+// "allow" or "deny" ("unknown" outside the enum): a verdict as the log and the metrics'
+// labels spell it.
+std::string VerdictLabel(int verdict);
+
+// RFC 3339 in UTC with nanoseconds: "2026-11-26T15:31:13.000000123Z".
+std::string FormatRfc3339Nanos(absl::Time time);
+
+// The log line for `event`, as documented in docs/verdict-log.md. Fields that the
+// snapshot cannot fill (unknown identity, address not a known pod, rule id not in the
+// rule table) are left out rather than guessed; the raw numbers are always present.
+nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& snapshot,
+                                  const ClockOffset& offset);
+
+}  // namespace flatwall::agent
+
+#endif  // FLATWALL_AGENT_DAEMON_VERDICT_LOG_H_

@@ -1,0 +1,127 @@
+// The agent's configuration: flags, their environment variables, precedence and errors.
+#include "agent/daemon/agent_config.h"
+
+#include <map>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace flatwall::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+// An environment for the parser that is not the process's.
+class FakeEnvironment {
+ public:
+  explicit FakeEnvironment(std::map<std::string, std::string> variables)
+      : variables_(std::move(variables)) {}
+  std::function<const char*(const char*)> Getter() const {
+    return [this](const char* name) -> const char* {
+      auto it = variables_.find(name);
+      return it == variables_.end() ? nullptr : it->second.c_str();
+    };
+  }
+
+ private:
+  std::map<std::string, std::string> variables_;
+};
+
+TEST(AgentConfigTest, FlagsSetEverySetting) {
+  FakeEnvironment env({});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      {"--node-name", "node-1", "--source", "dir:/etc/flatwall", "--bpffs-root", "/sys/fs/bpf/x",
+       "--verdict-log", "/var/log/v.jsonl", "--verdict-log-max-bytes", "1000",
+       "--verdict-log-max-files", "3", "--listen", "127.0.0.1:9000", "--log-level", "debug",
+       "--uplink", "eth0"},
+      env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->node_name, "node-1");
+  EXPECT_EQ(config->source.kind, SourceConfig::kDirectory);
+  EXPECT_EQ(config->source.directory, "/etc/flatwall");
+  EXPECT_EQ(config->bpffs_root, "/sys/fs/bpf/x");
+  EXPECT_EQ(config->verdict_log, "/var/log/v.jsonl");
+  EXPECT_EQ(config->verdict_log_max_bytes, 1000u);
+  EXPECT_EQ(config->verdict_log_max_files, 3);
+  EXPECT_EQ(config->listen, "127.0.0.1:9000");
+  EXPECT_EQ(config->log_level, LogLevel::kDebug);
+  EXPECT_EQ(config->uplink, "eth0");
+  EXPECT_FALSE(config->uninstall);
+}
+
+TEST(AgentConfigTest, EnvironmentFillsFlagsNotGiven) {
+  FakeEnvironment env({{"NODE_NAME", "ip-10-10-1-5"},
+                       {"FLATWALL_SOURCE", "kubernetes"},
+                       {"FLATWALL_LISTEN", "0.0.0.0:9555"},
+                       {"FLATWALL_LOG_LEVEL", "warn"}});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig({"--listen=127.0.0.1:1"}, env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->node_name, "ip-10-10-1-5");
+  EXPECT_EQ(config->source.kind, SourceConfig::kKubernetes);
+  EXPECT_EQ(config->listen, "127.0.0.1:1");  // the flag wins over FLATWALL_LISTEN
+  EXPECT_EQ(config->log_level, LogLevel::kWarning);
+  EXPECT_EQ(config->bpffs_root, "/sys/fs/bpf/flatwall");  // the default
+  EXPECT_EQ(config->verdict_log, "-");
+}
+
+TEST(AgentConfigTest, EmptyVariableCountsAsUnset) {
+  FakeEnvironment env({{"NODE_NAME", ""}, {"FLATWALL_SOURCE", "dir:/m"}});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig({}, env.Getter());
+  EXPECT_THAT(config, testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NODE_NAME")));
+}
+
+TEST(AgentConfigTest, UninstallNeedsNoNodeOrSource) {
+  FakeEnvironment env({});
+  absl::StatusOr<AgentConfig> config =
+      ParseAgentConfig({"--uninstall", "--bpffs-root", "/sys/fs/bpf/y"}, env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->uninstall);
+  EXPECT_EQ(config->bpffs_root, "/sys/fs/bpf/y");
+}
+
+TEST(AgentConfigTest, BadValuesNameTheFlagAndVariable) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {{"--source", "http://x"}, "--source (FLATWALL_SOURCE) \"http://x\""},
+      {{"--source", "dir:"}, "expected dir:PATH or kubernetes"},
+      {{"--listen", "9464"}, "--listen (FLATWALL_LISTEN) \"9464\": expected HOST:PORT"},
+      {{"--listen", "h:70000"}, "expected HOST:PORT"},
+      {{"--log-level", "loud"}, "--log-level (FLATWALL_LOG_LEVEL)"},
+      {{"--verdict-log-max-bytes", "0"}, "expected a positive number"},
+      {{"--verdict-log-max-files", "x"}, "--verdict-log-max-files"},
+      {{"--nodename", "n"}, "unknown option --nodename"},
+      {{"--listen"}, "option --listen needs a value"},
+      {{"stray"}, "unexpected argument \"stray\""},
+  };
+  FakeEnvironment env({{"NODE_NAME", "n"}, {"FLATWALL_SOURCE", "dir:/m"}});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0]);
+    absl::StatusOr<AgentConfig> config = ParseAgentConfig(c.args, env.Getter());
+    EXPECT_THAT(config,
+                testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.expected)));
+  }
+}
+
+TEST(AgentConfigTest, MissingSourceIsAnError) {
+  FakeEnvironment env({{"NODE_NAME", "n"}});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig({}, env.Getter());
+  EXPECT_THAT(config, testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                        HasSubstr("source is missing")));
+}
+
+TEST(AgentConfigTest, UsageListsEveryFlagWithItsVariable) {
+  std::string usage = AgentUsage();
+  for (const char* text : {"--node-name (NODE_NAME", "--source (FLATWALL_SOURCE",
+                           "--bpffs-root (FLATWALL_BPFFS_ROOT", "--verdict-log (FLATWALL_VERDICT_LOG",
+                           "--listen (FLATWALL_LISTEN", "--log-level (FLATWALL_LOG_LEVEL",
+                           "--uplink (FLATWALL_UPLINK", "--uninstall"}) {
+    EXPECT_THAT(usage, HasSubstr(text));
+  }
+}
+
+}  // namespace
+}  // namespace flatwall::agent

@@ -1,0 +1,238 @@
+#include "agent/daemon/verdict_log.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <string>
+
+#include "abi/datapath_maps.h"
+#include "abi/verdict.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace flatwall::agent {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint32_t kPodA = 300;  // x/a, labels pod=a
+constexpr uint32_t kPodB = 301;  // y/b, labels pod=b
+constexpr uint32_t kRuleAllowB = 7;
+
+compiler::IpAddress Ip(const std::string& text) {
+  absl::StatusOr<compiler::IpAddress> address = compiler::IpAddress::Parse(text);
+  EXPECT_TRUE(address.ok()) << text;
+  return address.ok() ? *address : compiler::IpAddress();
+}
+
+fw_addr Addr(const std::string& text) {
+  fw_addr addr{};
+  std::memcpy(addr.bytes, Ip(text).bytes().data(), sizeof(addr.bytes));
+  return addr;
+}
+
+// Pod x/a (10.10.1.5) is local to node-1 and isolated for ingress by x/deny-all; y/b
+// (10.10.2.7) runs on node-2; rule 7 is x/allow-b's first ingress rule.
+compiler::MapImage TwoPodImage() {
+  compiler::MapImage image;
+  image.identities = {
+      {kPodA, "x", {{"pod", "a"}}, {{"kubernetes.io/metadata.name", "x"}}},
+      {kPodB, "y", {{"pod", "b"}}, {{"kubernetes.io/metadata.name", "y"}}},
+  };
+  compiler::EndpointInfo a{Ip("10.10.1.5"), "x", "a", "uid-a", {}};
+  a.isolating_policies[FW_DIR_INGRESS] = {"x/allow-b", "x/deny-all"};
+  image.endpoint_info = {a};
+  image.pod_addresses = {{Ip("10.10.1.5"), "x", "a", "uid-a", "node-1"},
+                         {Ip("10.10.2.7"), "y", "b", "uid-b", "node-2"}};
+  image.rule_table = {{kRuleAllowB, "x", "allow-b", "uid-p", 1, FW_DIR_INGRESS, 0}};
+  for (const auto& [ip, identity] :
+       {std::pair{"10.10.1.5", kPodA}, std::pair{"10.10.2.7", kPodB}}) {
+    compiler::IpcacheEntry entry{};
+    entry.key.addr = Addr(ip);
+    entry.value.identity = identity;
+    image.ipcache.push_back(entry);
+  }
+  return image;
+}
+
+// 1 s after the epoch on the monotonic clock is 2023-11-14T22:13:21Z on the wall clock.
+constexpr ClockOffset kOffset{absl::Seconds(1700000000)};
+
+fw_event TcpEvent(const std::string& src, uint16_t sport, const std::string& dst,
+                  uint16_t dport) {
+  fw_event event{};
+  event.timestamp_ns = 1'000'000'123;
+  event.saddr = Addr(src);
+  event.daddr = Addr(dst);
+  event.sport = htons(sport);
+  event.dport = htons(dport);
+  event.protocol = IPPROTO_TCP;
+  event.packet_len = 74;
+  event.ifindex = 12;
+  return event;
+}
+
+TEST(VerdictLogTest, AllowByRuleNamesThePolicyRuleAndBothPods) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.2.7", 40000, "10.10.1.5", 80);
+  event.direction = FW_DIR_INGRESS;
+  event.hook = FW_HOOK_TO_POD;
+  event.verdict = FW_VERDICT_ALLOW;
+  event.reason = FW_REASON_RULE;
+  event.local_identity = kPodA;
+  event.remote_identity = kPodB;
+  event.rule_id = kRuleAllowB;
+
+  EXPECT_EQ(VerdictEventToJson(event, snapshot, kOffset), json::parse(R"({
+    "schema": 1, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
+    "verdict": "allow", "reason": "RULE", "direction": "ingress", "hook": "to-pod",
+    "protocol": "TCP",
+    "src": {"ip": "10.10.2.7", "port": 40000, "kind": "pod", "namespace": "y", "name": "b",
+            "node": "node-2", "labels": {"pod": "b"}},
+    "dst": {"ip": "10.10.1.5", "port": 80, "kind": "pod", "namespace": "x", "name": "a",
+            "node": "node-1", "labels": {"pod": "a"}},
+    "policy": {"rule_id": 7, "namespace": "x", "name": "allow-b", "direction": "ingress",
+               "index": 0},
+    "identities": {"local": 300, "remote": 301},
+    "bytes": 74, "ifindex": 12, "suppressed": 0
+  })"));
+}
+
+TEST(VerdictLogTest, DefaultDenyListsThePoliciesIsolatingThePod) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.2.7", 40000, "10.10.1.5", 81);
+  event.direction = FW_DIR_INGRESS;
+  event.hook = FW_HOOK_TO_POD;
+  event.verdict = FW_VERDICT_DENY;
+  event.reason = FW_REASON_DEFAULT_DENY;
+  event.local_identity = kPodA;
+  event.remote_identity = kPodB;
+  event.suppressed = 4;
+
+  const json line = VerdictEventToJson(event, snapshot, kOffset);
+  EXPECT_EQ(line["verdict"], "deny");
+  EXPECT_EQ(line["reason"], "DEFAULT_DENY");
+  EXPECT_EQ(line["isolated_by"], json::parse(R"(["x/allow-b", "x/deny-all"])"));
+  EXPECT_FALSE(line.contains("policy"));
+  EXPECT_EQ(line["suppressed"], 4);
+  EXPECT_EQ(line["src"]["name"], "b");
+}
+
+TEST(VerdictLogTest, EgressDenyToExternalAddressHasNoPodFieldsOnThatEnd) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.1.5", 5353, "8.8.8.8", 53);
+  event.protocol = IPPROTO_UDP;
+  event.direction = FW_DIR_EGRESS;
+  event.hook = FW_HOOK_FROM_POD;
+  event.verdict = FW_VERDICT_DENY;
+  event.reason = FW_REASON_DEFAULT_DENY;
+  event.local_identity = kPodA;
+  event.remote_identity = FW_IDENTITY_WORLD;
+  event.cidr_class = 3;
+
+  const json line = VerdictEventToJson(event, snapshot, kOffset);
+  EXPECT_EQ(line["protocol"], "UDP");
+  EXPECT_EQ(line["direction"], "egress");
+  EXPECT_EQ(line["src"]["name"], "a");
+  EXPECT_EQ(line["dst"], json::parse(R"({"ip": "8.8.8.8", "port": 53, "kind": "external"})"));
+  EXPECT_EQ(line["cidr_class"], 3);
+  // Pod a is isolated for ingress only: no policy isolates its egress in this snapshot.
+  EXPECT_EQ(line["isolated_by"], json::array());
+}
+
+TEST(VerdictLogTest, UnknownIdentitiesAndRuleKeepTheNumbersWithoutNames) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.9.9", 1234, "10.10.9.8", 443);
+  event.direction = FW_DIR_INGRESS;
+  event.verdict = FW_VERDICT_ALLOW;
+  event.reason = FW_REASON_RULE;
+  event.local_identity = 999;
+  event.remote_identity = 998;
+  event.rule_id = 42;
+
+  const json line = VerdictEventToJson(event, snapshot, kOffset);
+  EXPECT_EQ(line["src"], json::parse(R"({"ip": "10.10.9.9", "port": 1234, "kind": "pod"})"));
+  EXPECT_EQ(line["dst"], json::parse(R"({"ip": "10.10.9.8", "port": 443, "kind": "pod"})"));
+  EXPECT_EQ(line["policy"], json::parse(R"({"rule_id": 42})"));
+  EXPECT_EQ(line["identities"], json::parse(R"({"local": 999, "remote": 998})"));
+}
+
+TEST(VerdictLogTest, PeerEndsAreClassifiedByIdentityAndAddress) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  struct Case {
+    const char* name;
+    const char* remote_ip;
+    uint32_t remote_identity;
+    const char* want_kind;
+  };
+  for (const Case& c : {Case{"node", "10.10.1.1", FW_IDENTITY_HOST, "node"},
+                        Case{"world", "1.1.1.1", FW_IDENTITY_WORLD, "external"},
+                        Case{"no lookup, known pod", "10.10.2.7", 0, "pod"},
+                        Case{"no lookup, unknown address", "192.0.2.1", 0, "external"},
+                        Case{"unparsed", "::", 0, "unknown"}}) {
+    SCOPED_TRACE(c.name);
+    fw_event event = TcpEvent(c.remote_ip, 1000, "10.10.1.5", 80);
+    event.direction = FW_DIR_INGRESS;
+    event.remote_identity = c.remote_identity;
+    EXPECT_EQ(VerdictEventToJson(event, snapshot, kOffset)["src"]["kind"], c.want_kind);
+  }
+}
+
+TEST(VerdictLogTest, EventWithoutPolicyLookupTakesLabelsFromTheIpCache) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.1.5", 40000, "10.10.2.7", 80);
+  event.direction = FW_DIR_EGRESS;
+  event.verdict = FW_VERDICT_ALLOW;
+  event.reason = FW_REASON_NOT_ISOLATED;
+
+  const json line = VerdictEventToJson(event, snapshot, kOffset);
+  EXPECT_EQ(line["src"]["labels"], json::parse(R"({"pod": "a"})"));
+  EXPECT_EQ(line["dst"]["labels"], json::parse(R"({"pod": "b"})"));
+  EXPECT_EQ(line["identities"], json::parse(R"({"local": 0, "remote": 0})"));
+}
+
+TEST(VerdictLogTest, IcmpEchoCarriesTheIdentifierAndNoPorts) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event{};
+  event.saddr = Addr("fd00::5");
+  event.daddr = Addr("fd00::6");
+  event.sport = htons(77);
+  event.dport = htons(77);
+  event.protocol = IPPROTO_ICMPV6;
+
+  const json line = VerdictEventToJson(event, snapshot, kOffset);
+  EXPECT_EQ(line["protocol"], "ICMPv6");
+  EXPECT_EQ(line["icmp"], json::parse(R"({"echo_id": 77})"));
+  EXPECT_EQ(line["src"]["ip"], "fd00::5");
+  EXPECT_FALSE(line["src"].contains("port"));
+}
+
+TEST(VerdictLogTest, LineSerializesToOneLineThatParsesBack) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.2.7", 40000, "10.10.1.5", 80);
+  event.reason = FW_REASON_DEFAULT_DENY;
+  const json line = VerdictEventToJson(event, snapshot, kOffset);
+  const std::string text = line.dump();
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  EXPECT_EQ(json::parse(text), line);
+}
+
+TEST(VerdictLogTest, MonotonicTimestampsBecomeCurrentWallTime) {
+  absl::StatusOr<ClockOffset> offset = ReadClockOffset();
+  FW_ASSERT_OK(offset);
+  timespec now{};
+  ASSERT_EQ(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+  const uint64_t monotonic_ns = absl::ToInt64Nanoseconds(absl::DurationFromTimespec(now));
+  EXPECT_LT(absl::AbsDuration(MonotonicToWall(monotonic_ns, *offset) - absl::Now()),
+            absl::Milliseconds(100));
+}
+
+TEST(VerdictLogTest, FormatsRfc3339WithNanosecondsInUtc) {
+  EXPECT_EQ(FormatRfc3339Nanos(absl::FromUnixNanos(1700000000'000000005)),
+            "2023-11-14T22:13:20.000000005Z");
+  EXPECT_EQ(FormatRfc3339Nanos(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00.000000000Z");
+}
+
+}  // namespace
+}  // namespace flatwall::agent
