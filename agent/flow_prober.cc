@@ -28,12 +28,13 @@ absl::StatusOr<FlowVerdict> FlowProber::Probe(const Flow& flow) {
   FW_RETURN_IF_ERROR(BindVeth(runner_datapath_, kTestRunIfindex, {flow.source}));
   FlowVerdict verdict;
   FW_ASSIGN_OR_RETURN(verdict.from_pod, runner_.Run(FW_HOOK_FROM_POD, frame));
-  if (verdict.from_pod.verdict != FW_VERDICT_ALLOW) return verdict;
-  // The mark travels with the packet from one veth to the other, as on the node.
+  // The mark travels with the packet from one veth to the other, as on the node. A packet
+  // the source's egress dropped goes on too, so the destination's own decision is known.
   RunOptions onward;
   onward.mark = verdict.from_pod.mark;
   FW_ASSIGN_OR_RETURN(verdict.to_pod, runner_.Run(FW_HOOK_TO_POD, frame, onward));
-  verdict.allowed = verdict.to_pod->verdict == FW_VERDICT_ALLOW;
+  verdict.allowed = verdict.from_pod.verdict == FW_VERDICT_ALLOW &&
+                    verdict.to_pod.verdict == FW_VERDICT_ALLOW;
   return verdict;
 }
 

@@ -26,9 +26,11 @@ struct Flow {
 };
 
 struct FlowVerdict {
-  bool allowed = false;            // both hooks passed the packet
-  RunResult from_pod;              // the source's egress decision
-  std::optional<RunResult> to_pod;  // the destination's ingress; absent if from_pod dropped
+  bool allowed = false;  // both hooks passed the packet
+  RunResult from_pod;    // the source's egress decision
+  // The destination's ingress decision, also when from_pod dropped the packet (what the
+  // destination would decide were it let through).
+  RunResult to_pod;
 };
 
 class FlowProber {

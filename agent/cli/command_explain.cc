@@ -55,23 +55,18 @@ compiler::PolicyVerdict FromProgram(const agent::RunResult& result) {
           .remote_identity = result.remote_identity};
 }
 
-// The flow as the programs decide it. When the source's egress drops the packet the
-// destination's program never sees it; that side then shows the compiled tables' answer,
-// which is what the program would decide were the packet let through.
+// The flow as the programs decide it, both sides (the destination's also when the
+// source's egress drops the packet: what it would decide were the packet let through).
 absl::StatusOr<compiler::FlowVerdict> ProgramVerdict(agent::BpfFlowJudge& bpf,
-                                                     const MapImage& image, const FlowEnd& from,
-                                                     const FlowEnd& to, uint8_t protocol,
-                                                     uint16_t port) {
+                                                     const FlowEnd& from, const FlowEnd& to,
+                                                     uint8_t protocol, uint16_t port) {
   absl::StatusOr<agent::FlowVerdict> probed =
       bpf.Probe({from.address, to.address, protocol, port});
   if (!probed.ok()) return probed.status();
   compiler::FlowVerdict verdict;
   verdict.allowed = probed->allowed;
   verdict.egress = FromProgram(probed->from_pod);
-  verdict.ingress = probed->to_pod.has_value()
-                        ? FromProgram(*probed->to_pod)
-                        : compiler::CheckFlow(image, from.address, to.address, protocol, port)
-                              .ingress;
+  verdict.ingress = FromProgram(probed->to_pod);
   return verdict;
 }
 
@@ -152,7 +147,7 @@ int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ost
     std::unique_ptr<agent::BpfFlowJudge> bpf = LoadBpfJudge(image, "explain", err);
     if (bpf == nullptr) return 1;
     absl::StatusOr<compiler::FlowVerdict> probed =
-        ProgramVerdict(*bpf, image, *from, *to, protocol_number, options->port);
+        ProgramVerdict(*bpf, *from, *to, protocol_number, options->port);
     if (!probed.ok()) {
       err << "flatwall explain: --datapath bpf: " << probed.status().message() << "\n";
       return 1;

@@ -162,7 +162,6 @@ void Agent::Record(const absl::StatusOr<ReconcileResult>& result, const char* wh
     metrics_->ObserveApplySeconds(absl::ToDoubleSeconds(result->apply_time));
     snapshot_.reset();
   }
-  metrics_->SetPolicyState(reconciler_->image());
   LogInfo(absl::StrCat(what, ": ", DescribeEvents(*result)));
   UpdateReadiness();
 }
@@ -254,8 +253,10 @@ void Agent::Tick() {
     waiting_veths_ = report->waiting.size();
     metrics_->SetVeths(reconciler_->AttachedPods(), waiting_veths_);
   }
+  // Sampling materializes the image (O(image size)), so it is not done per event.
   if (now - last_sample_ >= kSampleInterval) {
     last_sample_ = now;
+    metrics_->SetPolicyState(reconciler_->image());
     if (absl::Status sampled = metrics_->SampleDatapath(*datapath_, reconciler_->image());
         !sampled.ok()) {
       LogWarning(absl::StrCat("metrics: ", sampled.message()));
