@@ -160,8 +160,10 @@ void Agent::Record(const absl::StatusOr<ReconcileResult>& result, const char* wh
   }
   if (result->entries_written > 0) {
     metrics_->ObserveApplySeconds(absl::ToDoubleSeconds(result->apply_time));
-    snapshot_.reset();
   }
+  // Names can change without any map entry changing (a policy renamed, a pod replaced by
+  // one with equal labels): the verdict log's snapshot is rebuilt after every change.
+  if (result->entries_written > 0 || result->events > 0) snapshot_.reset();
   LogInfo(absl::StrCat(what, ": ", DescribeEvents(*result)));
   UpdateReadiness();
 }

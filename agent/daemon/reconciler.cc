@@ -94,6 +94,9 @@ absl::StatusOr<ReconcileResult> Reconciler::Initialize(compiler::ClusterState st
       compiler::CompileOptions{.node_name = node_name_}, std::move(state));
   compiler_->image();  // the first compile happens here
   result.compile_time = Since(start);
+  // Nothing is written yet: if reading the node's addresses fails, the next tick's
+  // resync must still write the tables (and the agent must not report ready).
+  needs_resync_ = true;
   FW_ASSIGN_OR_RETURN(host_entries_, HostEntries());
   FW_ASSIGN_OR_RETURN(ReconcileResult written, Resync());
   result.entries_written = written.entries_written;
@@ -140,7 +143,23 @@ absl::StatusOr<ReconcileResult> Reconciler::Resync() {
                       ReadPinnedServices(datapath_));
   services_ = std::set<compiler::IpAddress>(pinned_services.begin(), pinned_services.end());
   needs_resync_ = false;
-  FW_RETURN_IF_ERROR(WriteDiff(compiler::DiffImages(pinned, DesiredImage()), result));
+  compiler::MapDiff diff = compiler::DiffImages(pinned, DesiredImage());
+  absl::Status written = WriteDiff(diff, result);
+  if (absl::IsResourceExhausted(written)) {
+    // Make-before-break writes the new entries before deleting the old, which a full map
+    // refuses for good. Endpoints and IP-cache entries of pods that are gone protect
+    // nothing any more, so they may go first; rules and CIDR classes may not (the
+    // endpoints still in place use them).
+    compiler::MapDiff relief;
+    relief.endpoints.deletes = diff.endpoints.deletes;
+    relief.ipcache.deletes = diff.ipcache.deletes;
+    if (!relief.empty()) {
+      needs_resync_ = false;
+      FW_RETURN_IF_ERROR(WriteDiff(relief, result));
+      written = WriteDiff(diff, result);
+    }
+  }
+  FW_RETURN_IF_ERROR(written);
   absl::Status services = SyncServices();
   if (!services.ok()) {
     needs_resync_ = true;

@@ -1,0 +1,467 @@
+// The real `flatwall-agent` binary as a process: started by the test (its child) inside a
+// network namespace of the test's own, with a manifest directory and a bpffs pin root of
+// its own, and watched from outside — exit codes and messages, /readyz and /metrics over
+// HTTP, the pinned maps. Every process, namespace, pin root and directory is removed in
+// TearDown, also when a test fails.
+#include <bpf/bpf.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "abi/policy_maps.h"
+#include "agent/datapath.h"
+#include "agent/lab/agent_http.h"
+#include "agent/lab/netns.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/agent/kernel_test_fixture.h"
+#include "tests/testing/status_matchers.h"
+
+#ifndef FLATWALL_AGENT_BINARY
+#error "FLATWALL_AGENT_BINARY must name the flatwall-agent binary (tests/agent/CMakeLists.txt)"
+#endif
+
+namespace flatwall::agent::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr auto kReadyTimeout = std::chrono::seconds(20);
+constexpr auto kExitTimeout = std::chrono::seconds(20);
+constexpr auto kPollInterval = std::chrono::milliseconds(20);
+
+// Two local pods of namespace x, one pod elsewhere, and a policy: enough for every table.
+constexpr char kCluster[] = R"(apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: x, labels: {app: a}}
+spec: {nodeName: node-1, containers: [{name: c, image: i}]}
+status: {podIP: 10.60.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: x, labels: {app: b}}
+spec: {nodeName: node-1, containers: [{name: c, image: i}]}
+status: {podIP: 10.60.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: r, namespace: x, labels: {app: r}}
+spec: {nodeName: node-2, containers: [{name: c, image: i}]}
+status: {podIP: 10.61.0.1}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-from-b, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: b}}}], ports: [{port: 80}]}]
+)";
+
+constexpr char kLatePod[] = R"(apiVersion: v1
+kind: Pod
+metadata: {name: c, namespace: x, labels: {app: c}}
+spec: {nodeName: node-1, containers: [{name: c, image: i}]}
+status: {podIP: 10.60.0.3}
+)";
+
+struct Exit {
+  int code = -1;  // the exit status; 128 + N for a death by signal N; -1 when it hung
+  std::string output;
+};
+
+class AgentProcessTest : public KernelTest {
+ protected:
+  void SetUp() override {
+    KernelTest::SetUp();
+    if (IsSkipped()) return;
+    netns_ = MakeNetns("agent");
+    FW_ASSERT_OK(lab::RunIpBatch(netns_, {"link set lo up"}));
+    pin_root_ = absl::StrCat("/sys/fs/bpf/fwt-agent-", getpid());
+    fs::remove_all(pin_root_);
+    char dir_template[] = "/tmp/fwt-agent-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    manifests_ = dir_ + "/manifests";
+    fs::create_directory(manifests_);
+    std::ofstream(manifests_ + "/cluster.yaml") << kCluster;
+    port_ = FreePort();
+    ASSERT_NE(port_, 0);
+  }
+
+  void TearDown() override {
+    for (pid_t pid : children_) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    KernelTest::TearDown();  // the namespace, with every filter in it
+    std::error_code ignored;
+    fs::remove_all(pin_root_, ignored);
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
+
+  // A port nothing listens on in the test's namespace (it is the agent's alone).
+  uint16_t FreePort() {
+    uint16_t port = 0;
+    FW_EXPECT_OK(lab::RunInNetns(netns_, [&] {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t length = sizeof(address);
+      if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+          getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+        port = ntohs(address.sin_port);
+      }
+      close(fd);
+      return absl::OkStatus();
+    }));
+    return port;
+  }
+
+  // The flags of an agent for this test's node, directory, pin root and port.
+  std::vector<std::string> Flags() const {
+    return {"--node-name",  "node-1",  "--source", absl::StrCat("dir:", manifests_),
+            "--bpffs-root", pin_root_, "--listen", absl::StrCat("127.0.0.1:", port_),
+            "--verdict-log", "off"};
+  }
+
+  // Starts the agent in the namespace with `args` and exactly `env` (plus PATH), its
+  // output to a new log file; the pid, or -1.
+  pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    log_ = absl::StrCat(dir_, "/agent-", ++runs_, ".log");
+    std::vector<std::string> argv_text = {FLATWALL_AGENT_BINARY};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<std::string> env_text = env;
+    env_text.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+    std::vector<char*> argv, envp;
+    for (std::string& arg : argv_text) argv.push_back(arg.data());
+    for (std::string& variable : env_text) envp.push_back(variable.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    const int netns_fd = open(lab::NetnsPath(netns_).c_str(), O_RDONLY | O_CLOEXEC);
+    const int log_fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(netns_fd, 0);
+    EXPECT_GE(log_fd, 0);
+    pid_t pid = -1;
+    if (netns_fd >= 0 && log_fd >= 0 && null_fd >= 0) {
+      pid = fork();
+      if (pid == 0) {
+        // Only async-signal-safe calls until exec. The agent dies with the test.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (setns(netns_fd, CLONE_NEWNET) != 0) _exit(126);
+        dup2(null_fd, STDIN_FILENO);
+        dup2(log_fd, STDOUT_FILENO);
+        dup2(log_fd, STDERR_FILENO);
+        execve(argv[0], argv.data(), envp.data());
+        _exit(127);
+      }
+      EXPECT_GT(pid, 0) << std::strerror(errno);
+      if (pid > 0) children_.push_back(pid);
+    }
+    for (int fd : {netns_fd, log_fd, null_fd}) {
+      if (fd >= 0) close(fd);
+    }
+    return pid;
+  }
+
+  // Waits for `pid` to exit; its exit code (-1 if it is still running after `timeout`).
+  int WaitForExit(pid_t pid, std::chrono::milliseconds timeout = kExitTimeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        std::erase(children_, pid);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    return -1;
+  }
+
+  // Runs the agent to completion.
+  Exit RunToExit(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    Exit exit;
+    pid_t pid = Spawn(args, env);
+    if (pid <= 0) return exit;
+    exit.code = WaitForExit(pid);
+    exit.output = Log();
+    return exit;
+  }
+
+  // Starts the agent and waits until /readyz says 200; the pid, or -1 with a failure.
+  pid_t StartReady(const std::vector<std::string>& args,
+                   const std::vector<std::string>& env = {}) {
+    pid_t pid = Spawn(args, env);
+    if (pid <= 0) return -1;
+    const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Get("/readyz").status == 200) return pid;
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        std::erase(children_, pid);
+        ADD_FAILURE() << "the agent exited (status " << status << "); its log:\n" << Log();
+        return -1;
+      }
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    ADD_FAILURE() << "the agent was not ready within " << kReadyTimeout.count()
+                  << "s; its log:\n" << Log();
+    return -1;
+  }
+
+  // SIGTERM; the exit code.
+  int Terminate(pid_t pid) {
+    EXPECT_EQ(kill(pid, SIGTERM), 0);
+    return WaitForExit(pid);
+  }
+
+  lab::HttpReply Get(const std::string& path) const {
+    absl::StatusOr<lab::HttpReply> reply = lab::HttpGetInNetns(netns_, port_, path);
+    return reply.ok() ? *reply : lab::HttpReply{};
+  }
+
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  // The keys of the pinned fw_endpoints_v1 (nullopt when it is not pinned).
+  std::optional<std::vector<compiler::IpAddress>> PinnedEndpoints() const {
+    const std::string pin = absl::StrCat(pin_root_, "/", FW_PIN_ENDPOINTS);
+    int fd = bpf_obj_get(pin.c_str());
+    if (fd < 0) return std::nullopt;
+    std::vector<compiler::IpAddress> addresses;
+    fw_endpoint_key key{};
+    fw_endpoint_key next{};
+    const void* previous = nullptr;
+    while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+      std::array<uint8_t, 16> bytes;
+      std::memcpy(bytes.data(), next.addr.bytes, bytes.size());
+      addresses.emplace_back(bytes);
+      key = next;
+      previous = &key;
+    }
+    close(fd);
+    std::sort(addresses.begin(), addresses.end());
+    return addresses;
+  }
+
+  // Waits until fw_endpoints_v1 holds exactly `want`.
+  bool WaitForEndpoints(const std::vector<compiler::IpAddress>& want) const {
+    const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (PinnedEndpoints() == want) return true;
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    return false;
+  }
+
+  std::string netns_;
+  std::string pin_root_;
+  std::string dir_;
+  std::string manifests_;
+  std::string log_;
+  uint16_t port_ = 0;
+
+ private:
+  std::vector<pid_t> children_;
+  int runs_ = 0;
+};
+
+TEST_F(AgentProcessTest, BadFlagsExitTwoWithTheMessageAndTheUsage) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--no-such-flag", "1"}, "unknown option --no-such-flag"},
+      {{"--node-name"}, "--node-name needs a value"},
+      {{"--source", "dir:/tmp"}, "the node name is missing"},
+      {{"--node-name", "n"}, "the source is missing"},
+      {{"--node-name", "n", "--source", "git:repo"}, "--source (FLATWALL_SOURCE) \"git:repo\""},
+      {{"--node-name", "n", "--source", "dir:/tmp", "--listen", "9464"}, "--listen"},
+      {{"--node-name", "n", "--source", "dir:/tmp", "--log-level", "loud"}, "--log-level"},
+      {{"--node-name", "n", "--source", "dir:/tmp", "extra"}, "unexpected argument \"extra\""},
+  };
+  for (const Case& test_case : cases) {
+    SCOPED_TRACE(absl::StrJoin(test_case.args, " "));
+    Exit exit = RunToExit(test_case.args);
+    EXPECT_EQ(exit.code, 2);
+    EXPECT_THAT(exit.output, HasSubstr(test_case.message));
+    EXPECT_THAT(exit.output, HasSubstr("usage: flatwall-agent"));
+  }
+  EXPECT_FALSE(fs::exists(pin_root_));
+}
+
+TEST_F(AgentProcessTest, HelpPrintsEveryFlagAndExitsZero) {
+  Exit exit = RunToExit({"--help"});
+  EXPECT_EQ(exit.code, 0);
+  for (const char* flag : {"--node-name (NODE_NAME", "--source (FLATWALL_SOURCE",
+                           "--bpffs-root (FLATWALL_BPFFS_ROOT", "--verdict-log (FLATWALL_VERDICT_LOG",
+                           "--listen (FLATWALL_LISTEN", "--log-level (FLATWALL_LOG_LEVEL",
+                           "--uplink (FLATWALL_UPLINK", "--uninstall"}) {
+    EXPECT_THAT(exit.output, HasSubstr(flag));
+  }
+}
+
+TEST_F(AgentProcessTest, MissingSourceDirectoryExitsOneNamingIt) {
+  const std::string missing = dir_ + "/no-such-dir";
+  std::vector<std::string> args = Flags();
+  args[3] = absl::StrCat("dir:", missing);
+  Exit exit = RunToExit(args);
+  EXPECT_EQ(exit.code, 1);
+  EXPECT_THAT(exit.output, HasSubstr(missing));
+  EXPECT_THAT(exit.output, Not(HasSubstr("usage:")));
+}
+
+TEST_F(AgentProcessTest, BecomesReadyAndServesEveryMetricFamily) {
+  ASSERT_GT(StartReady(Flags()), 0);
+  EXPECT_EQ(Get("/healthz").status, 200);
+  EXPECT_EQ(Get("/no-such-path").status, 404);
+  // Readiness comes first; the datapath and policy-state gauges follow with the first
+  // sample, right after it.
+  lab::HttpReply metrics;
+  const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    metrics = Get("/metrics");
+    if (lab::MetricValue(metrics.body, "flatwall_map_capacity")) break;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  ASSERT_EQ(metrics.status, 200);
+  const std::map<std::string, std::string> families = {
+      {"flatwall_endpoints", "gauge"},
+      {"flatwall_identities", "gauge"},
+      {"flatwall_rules", "gauge"},
+      {"flatwall_map_entries", "gauge"},
+      {"flatwall_map_capacity", "gauge"},
+      {"flatwall_compile_seconds", "histogram"},
+      {"flatwall_apply_seconds", "histogram"},
+      {"flatwall_verdicts_total", "counter"},
+      {"flatwall_events_suppressed_total", "counter"},
+      {"flatwall_ringbuf_lost_total", "counter"},
+      {"flatwall_source_errors_total", "counter"},
+      {"flatwall_source_synced_timestamp_seconds", "gauge"},
+      {"flatwall_veths", "gauge"},
+  };
+  for (const auto& [family, type] : families) {
+    EXPECT_THAT(metrics.body, HasSubstr(absl::StrCat("# TYPE ", family, " ", type, "\n")));
+  }
+  // The first state: x/a and x/b are local, one policy rule, one ruleset per pod.
+  EXPECT_EQ(lab::MetricValue(metrics.body, "flatwall_endpoints"), 2.0);
+  EXPECT_EQ(lab::MetricValue(metrics.body, "flatwall_rules"), 1.0);
+  EXPECT_THAT(metrics.body, HasSubstr("flatwall_map_entries{map=\"fw_endpoints_v1\"} 2\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("flatwall_map_capacity{map=\"fw_endpoints_v1\"} 4096\n"));
+  EXPECT_EQ(lab::MetricValue(metrics.body, "flatwall_source_errors_total"), 0.0);
+}
+
+TEST_F(AgentProcessTest, ManifestChangesAreEnforcedAndABadFileKeepsItsObjects) {
+  ASSERT_GT(StartReady(Flags()), 0);
+  EXPECT_EQ(PinnedEndpoints(), (std::vector{Ip("10.60.0.1"), Ip("10.60.0.2")}));
+
+  std::ofstream(manifests_ + "/late.yaml") << kLatePod;
+  EXPECT_TRUE(WaitForEndpoints({Ip("10.60.0.1"), Ip("10.60.0.2"), Ip("10.60.0.3")}));
+
+  // A broken late.yaml: its pod stays enforced, the error is counted, the agent stays
+  // ready.
+  std::ofstream(manifests_ + "/late.yaml") << "kind: Pod\nmetadata: [not, a, map\n";
+  std::optional<double> errors;
+  const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    errors = lab::MetricValue(Get("/metrics").body, "flatwall_source_errors_total");
+    if (errors.value_or(0) > 0) break;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  EXPECT_GT(errors.value_or(0), 0);
+  EXPECT_EQ(PinnedEndpoints(), (std::vector{Ip("10.60.0.1"), Ip("10.60.0.2"), Ip("10.60.0.3")}));
+  EXPECT_EQ(Get("/readyz").status, 200);
+
+  fs::remove(manifests_ + "/late.yaml");
+  EXPECT_TRUE(WaitForEndpoints({Ip("10.60.0.1"), Ip("10.60.0.2")}));
+}
+
+TEST_F(AgentProcessTest, SigtermExitsZeroAndASecondStartAdoptsThePins) {
+  pid_t first = StartReady(Flags());
+  ASSERT_GT(first, 0);
+  EXPECT_EQ(Terminate(first), 0);
+  // Enforcement stays: the pins and the tables they hold.
+  for (const char* pin : {MapPinName(DatapathMap::kEndpoints), MapPinName(DatapathMap::kRules),
+                          ProgramPinName(FW_HOOK_FROM_POD), ProgramPinName(FW_HOOK_TO_POD),
+                          ProgramPinName(FW_HOOK_UPLINK)}) {
+    EXPECT_TRUE(fs::exists(absl::StrCat(pin_root_, "/", pin))) << pin;
+  }
+  EXPECT_EQ(PinnedEndpoints(), (std::vector{Ip("10.60.0.1"), Ip("10.60.0.2")}));
+
+  // Changed while the agent was away; the next agent adopts the pins and catches up.
+  std::ofstream(manifests_ + "/late.yaml") << kLatePod;
+  pid_t second = StartReady(Flags());
+  ASSERT_GT(second, 0);
+  EXPECT_TRUE(WaitForEndpoints({Ip("10.60.0.1"), Ip("10.60.0.2"), Ip("10.60.0.3")}));
+  EXPECT_EQ(Terminate(second), 0);
+  EXPECT_THAT(Log(), Not(HasSubstr(" error ")));
+}
+
+TEST_F(AgentProcessTest, UninstallRemovesThePinRootAndIsIdempotent) {
+  pid_t agent = StartReady(Flags());
+  ASSERT_GT(agent, 0);
+  EXPECT_EQ(Terminate(agent), 0);
+  ASSERT_TRUE(fs::exists(pin_root_));
+
+  Exit uninstall = RunToExit({"--uninstall", "--bpffs-root", pin_root_});
+  EXPECT_EQ(uninstall.code, 0) << uninstall.output;
+  EXPECT_FALSE(fs::exists(pin_root_));
+
+  Exit again = RunToExit({"--uninstall", "--bpffs-root", pin_root_});
+  EXPECT_EQ(again.code, 0) << again.output;
+}
+
+TEST_F(AgentProcessTest, EnvironmentVariablesStandInForFlags) {
+  const std::vector<std::string> env = {
+      "NODE_NAME=node-1", absl::StrCat("FLATWALL_SOURCE=dir:", manifests_),
+      absl::StrCat("FLATWALL_BPFFS_ROOT=", pin_root_),
+      absl::StrCat("FLATWALL_LISTEN=127.0.0.1:", port_), "FLATWALL_VERDICT_LOG=off",
+      "FLATWALL_LOG_LEVEL=error"};
+  pid_t agent = StartReady({}, env);
+  ASSERT_GT(agent, 0);
+  EXPECT_EQ(PinnedEndpoints(), (std::vector{Ip("10.60.0.1"), Ip("10.60.0.2")}));
+  EXPECT_EQ(Terminate(agent), 0);
+  EXPECT_THAT(Log(), Not(HasSubstr(" info ")));  // the level came from FLATWALL_LOG_LEVEL
+
+  // A flag wins over its variable.
+  Exit exit = RunToExit({"--listen", "bad"}, env);
+  EXPECT_EQ(exit.code, 2);
+  EXPECT_THAT(exit.output, HasSubstr("--listen (FLATWALL_LISTEN) \"bad\""));
+}
+
+}  // namespace
+}  // namespace flatwall::agent::testing
