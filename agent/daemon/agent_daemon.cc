@@ -141,9 +141,13 @@ absl::Status Agent::InitialSync() {
   compiler::ClusterState state;
   for (const compiler::ClusterEvent& event : events) state.Apply(event);
   absl::StatusOr<ReconcileResult> result = reconciler_->Initialize(std::move(state));
-  Record(result, "initial sync");
-  if (result.ok()) metrics_->SetSourceSynced(read_at);
+  if (!result.ok()) Record(result, "initial sync");  // the tick retries it
+  // Veths attached and metrics sampled before the agent reports ready.
   Tick();
+  if (result.ok()) {
+    Record(result, "initial sync");
+    metrics_->SetSourceSynced(read_at);
+  }
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "policy-compiler/internal/api_defaults.h"
 #include "policy-compiler/internal/meta_fields.h"
 
 namespace flatwall::compiler::internal {
@@ -48,11 +49,8 @@ std::optional<IpBlock> ReadIpBlock(const Field& field) {
       continue;
     }
     if (!cidr) continue;
-    if (except->is_v4() != cidr->is_v4()) {
-      item.Error(absl::StrCat("must be in the same address family as cidr ", cidr->ToString()));
-      ok = false;
-    } else if (!cidr->Contains(*except) || except->length() <= cidr->length()) {
-      item.Error(absl::StrCat("must be a strict subset of cidr ", cidr->ToString()));
+    if (absl::Status status = CheckIpBlockExcept(*cidr, *except); !status.ok()) {
+      item.Error(std::string(status.message()));
       ok = false;
     } else {
       block.except.push_back(*except);
@@ -173,14 +171,7 @@ NetworkPolicy DecodeNetworkPolicy(const Field& root, MapReader& object) {
       *affects = true;
     }
   }
-  // The API server's defaulting (SetDefaults_NetworkPolicy) runs when policyTypes has no
-  // entries — absent, null and an explicit `[]` alike: Ingress always, Egress only when
-  // spec.egress has at least one rule (even a null one). An explicit `policyTypes: []`
-  // therefore does not mean "affects nothing".
-  if (policy_types.empty()) {
-    policy.affects_ingress = true;
-    policy.affects_egress = !egress.empty();
-  }
+  if (policy_types.empty()) DefaultPolicyTypes(egress.size(), policy);
 
   spec.RejectUnknownFields();
   // NetworkPolicyStatus existed in 1.24-1.27 and may still appear in `kubectl get`
