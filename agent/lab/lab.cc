@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/lab/agent_launcher.h"
+#include "agent/lab/allocated_pods.h"
 #include "agent/lab/manifest_units.h"
 #include "agent/lab/netns.h"
 #include "agent/lab/processes.h"
@@ -37,10 +38,12 @@ absl::StatusOr<LabState> LoadRunning(const std::string& name) {
   return state;
 }
 
-// What each agent reads: the desired manifests and the Services the lab added.
+// What each agent reads: the desired manifests (pods with the addresses the lab
+// allocated) and the Services the lab added.
 std::map<std::string, std::string> AgentManifests(const DesiredManifests& desired,
                                                   const TopologyPlan& plan) {
   std::map<std::string, std::string> files = desired.Files();
+  AddAllocatedAddresses(desired, plan, files);
   for (const ServicePlan& service : plan.services) {
     if (service.generated) {
       files[absl::StrCat("service.", service.namespace_name, ".", service.name, ".json")] =

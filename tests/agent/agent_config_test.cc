@@ -29,7 +29,7 @@ class FakeEnvironment {
 };
 
 TEST(AgentConfigTest, FlagsSetEverySetting) {
-  FakeEnvironment env({});
+  FakeEnvironment env(std::map<std::string, std::string>{});
   absl::StatusOr<AgentConfig> config = ParseAgentConfig(
       {"--node-name", "node-1", "--source", "dir:/etc/flatwall", "--bpffs-root", "/sys/fs/bpf/x",
        "--verdict-log", "/var/log/v.jsonl", "--verdict-log-max-bytes", "1000",
@@ -72,7 +72,7 @@ TEST(AgentConfigTest, EmptyVariableCountsAsUnset) {
 }
 
 TEST(AgentConfigTest, UninstallNeedsNoNodeOrSource) {
-  FakeEnvironment env({});
+  FakeEnvironment env(std::map<std::string, std::string>{});
   absl::StatusOr<AgentConfig> config =
       ParseAgentConfig({"--uninstall", "--bpffs-root", "/sys/fs/bpf/y"}, env.Getter());
   ASSERT_TRUE(config.ok()) << config.status();
@@ -107,7 +107,7 @@ TEST(AgentConfigTest, BadValuesNameTheFlagAndVariable) {
 }
 
 TEST(AgentConfigTest, MissingSourceIsAnError) {
-  FakeEnvironment env({{"NODE_NAME", "n"}});
+  FakeEnvironment env(std::map<std::string, std::string>{{"NODE_NAME", "n"}});
   absl::StatusOr<AgentConfig> config = ParseAgentConfig({}, env.Getter());
   EXPECT_THAT(config, testing::StatusIs(absl::StatusCode::kInvalidArgument,
                                         HasSubstr("source is missing")));

@@ -160,6 +160,16 @@ TEST_F(LabAgentsTest, PodsAddedAndRemovedAreAttachedAndDetached) {
   EXPECT_THAT(MismatchesWithModel(80), ::testing::IsEmpty());
 }
 
+TEST_F(LabAgentsTest, PodWhoseAddressTheLabAllocatedIsEnforcedToo) {
+  Apply("only-from-y.yaml", kOnlyFromYPolicy);
+  // No IP in the manifest: the lab allocates one, as a CNI would, and tells the agents.
+  Apply("pod-x-d.yaml", PodYaml("x", "d", "{pod: d}", "node-2", {}));
+  ASSERT_TRUE(Pod("x/d").ipv4_allocated);
+  EXPECT_FALSE(Connects("z/a", "x/d", 80));
+  EXPECT_TRUE(Connects("y/a", "x/d", 80));
+  EXPECT_THAT(MismatchesWithModel(80), ::testing::IsEmpty());
+}
+
 TEST_F(LabAgentsTest, VethThatAppearsLateIsAttachedWhenItsRouteDoes) {
   // A pod the agent hears of before its CNI has plumbed it: isolated, with no veth yet.
   WriteToAgents("late.yaml", absl::StrCat(PodYaml("x", "late", "{pod: late}", "node-1",

@@ -89,11 +89,13 @@ TEST_F(LabApplyTest, AddedPodIsBuiltAndAnswersWhileOthersStayUntouched) {
   EXPECT_THAT(Probe(80),
               ElementsAre("x/a -> x/a", "x/a -> x/b", "x/a -> x/c", "x/b -> x/a", "x/b -> x/b",
                           "x/b -> x/c", "x/c -> x/a", "x/c -> x/b", "x/c -> x/c"));
+  // The pods have no IPs in their manifests: the agents get them as JSON with the
+  // addresses the lab allocated.
   for (const char* node : {"node-1", "node-2"}) {
     SCOPED_TRACE(node);
     EXPECT_THAT(
         NodeManifests(node),
-        ElementsAre("namespace.x.yaml", "pod.x.a.yaml", "pod.x.b.yaml", "pod.x.c.yaml",
+        ElementsAre("namespace.x.yaml", "pod.x.a.json", "pod.x.b.json", "pod.x.c.json",
                     "service.x.fwlab-a.json", "service.x.fwlab-b.json", "service.x.fwlab-c.json"));
   }
 }
@@ -112,7 +114,7 @@ TEST_F(LabApplyTest, DeletedPodIsTornDown) {
   FW_ASSERT_OK(fabric_routes);
   EXPECT_THAT(*fabric_routes, Not(HasSubstr(doomed.ipv4->ToString() + " ")));
   EXPECT_THAT(NodeManifests("node-1"),
-              ElementsAre("namespace.x.yaml", "pod.x.a.yaml", "service.x.fwlab-a.json"));
+              ElementsAre("namespace.x.yaml", "pod.x.a.json", "service.x.fwlab-a.json"));
 }
 
 TEST_F(LabApplyTest, NewLabelsKeepThePodAndNewPortsRestartItsServer) {
