@@ -4,6 +4,14 @@
 // (datapath/bpf/bench/pass_through.bpf.c) timed the same way in the same iteration, at
 // three table sizes (IP cache / rules: 10/100, 10k/10k, 100k/100k).
 //
+// Allowed new flows need a conntrack miss on every run. BM_AllowedNew gets one at
+// repeat 1e6 through a driver program (datapath/bpf/bench/new_flow_driver.bpf.c) that
+// gives each run a flow no run has used and tail-calls the real program; the floor is the
+// same driver in front of the pass-through, so the driver's cost cancels. Every timed run
+// is checked to have been an allowed new flow (fw_stats_v1 counts), not assumed to be.
+// BM_AllowedNewPerCall is the older method: single calls with the entry deleted between
+// them, kept for comparison (its figures carry a syscall's cold caches).
+//
 // Counters (medians over the repetitions): ns_per_pkt (the program), floor_ns (the
 // pass-through), above_floor_ns (the difference). Needs root and bpffs; the pin root is
 // $FLATWALL_BENCH_PIN_ROOT or /sys/fs/bpf/flatwall-bench-<pid>, uninstalled at exit.
@@ -31,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "agent/datapath.h"
+#include "agent/datapath_stats.h"
 #include "agent/event_reader.h"
 #include "agent/map_writer.h"
 #include "agent/packet_builder.h"
@@ -62,6 +71,12 @@ constexpr uint16_t kClientPort = 40000;
 const char kLocalIp[] = "10.0.0.1";
 const char kAllowedIp[] = "10.1.0.1";
 const char kDeniedIp[] = "10.1.0.2";
+// The driver's allowed peers, all with the allowed identity: it cycles through an
+// aligned block of kNewFlowSources addresses (FW_BENCH_SOURCES in new_flow_driver.bpf.c)
+// starting at the frame's source, 10.2.<block>.0. Successive calls use successive blocks,
+// so a call never meets a flow an earlier call left in conntrack.
+constexpr int kNewFlowSources = 16;
+constexpr int kNewFlowBlocks = 8;
 
 struct TableSize {
   int ipcache;
@@ -96,29 +111,31 @@ compiler::RuleEntry AllowTcp(uint32_t ruleset, uint32_t remote, uint16_t port) {
   return entry;
 }
 
-// Everything the benchmarks share: the loaded datapath, the pass-through program and the
-// synthetic tables written so far (sizes only grow, so growing is a pure upsert).
+// Everything the benchmarks share: the loaded datapath, the pass-through program, the
+// new-flow driver and the synthetic tables written so far (sizes only grow, so growing
+// is a pure upsert).
 class Harness {
  public:
   static absl::StatusOr<std::unique_ptr<Harness>> Create(const std::string& pin_root) {
     absl::StatusOr<std::unique_ptr<agent::Datapath>> datapath =
         agent::Datapath::Load({.pin_root = pin_root});
     if (!datapath.ok()) return datapath.status();
-    std::string path = absl::StrCat(FLATWALL_BPF_BENCH_OBJECT_DIR, "/pass_through.bpf.o");
-    bpf_object* object = bpf_object__open_file(path.c_str(), nullptr);
-    if (object == nullptr || bpf_object__load(object) != 0) {
-      int error = errno;
-      bpf_object__close(object);  // accepts nullptr
-      errno = error;
-      return absl::InternalError(absl::StrCat("load ", path, ": errno ", errno));
+    absl::StatusOr<bpf_object*> pass_through = LoadBenchObject("pass_through.bpf.o");
+    if (!pass_through.ok()) return pass_through.status();
+    absl::StatusOr<bpf_object*> driver = LoadBenchObject("new_flow_driver.bpf.o");
+    if (!driver.ok()) {
+      bpf_object__close(*pass_through);
+      return driver.status();
     }
-    auto harness = std::unique_ptr<Harness>(new Harness(std::move(*datapath), object));
+    auto harness = std::unique_ptr<Harness>(
+        new Harness(std::move(*datapath), *pass_through, *driver));
     absl::Status seeded = harness->SeedFixedTables();
     if (!seeded.ok()) return seeded;
     return harness;
   }
 
   ~Harness() {
+    bpf_object__close(new_flow_driver_);
     bpf_object__close(pass_through_);
     absl::Status removed = datapath_->Uninstall();
     if (!removed.ok()) std::fprintf(stderr, "uninstall: %s\n", removed.ToString().c_str());
@@ -161,26 +178,66 @@ class Harness {
     return run->duration_ns;
   }
 
-  // Deletes every conntrack entry (a handful here) and every event-rate bucket.
+  // Kernel-measured mean ns per run of `frame` through the new-flow driver, which
+  // tail-calls `target_fd` with a flow of its own on every run.
+  absl::StatusOr<uint32_t> RunDriver(int target_fd, const std::vector<uint8_t>& frame,
+                                     uint32_t repeat) const {
+    bpf_map* slots = bpf_object__next_map(new_flow_driver_, nullptr);
+    const uint32_t slot = 0;
+    if (bpf_map_update_elem(bpf_map__fd(slots), &slot, &target_fd, BPF_ANY) != 0) {
+      return absl::InternalError(absl::StrCat("set the driver's target: errno ", errno));
+    }
+    bpf_program* driver = bpf_object__next_program(new_flow_driver_, nullptr);
+    absl::StatusOr<agent::TestRun> run = agent::TestRunProgram(
+        bpf_program__fd(driver), frame, __sk_buff{}, repeat, "test-run new-flow driver");
+    if (!run.ok()) return run.status();
+    return run->duration_ns;
+  }
+
+  int pass_through_fd() const {
+    return bpf_program__fd(bpf_object__next_program(pass_through_, nullptr));
+  }
+
+  // Deletes every conntrack entry (a full table after BM_AllowedNew) and every
+  // event-rate bucket.
   void ClearFlows() const {
-    int ct = datapath_->map_fd(DatapathMap::kConntrack);
-    fw_ct_key key{};
-    while (bpf_map_get_next_key(ct, nullptr, &key) == 0) {
-      if (bpf_map_delete_elem(ct, &key) != 0) break;
-    }
-    int rate = datapath_->map_fd(DatapathMap::kEventRate);
-    fw_addr bucket{};
-    while (bpf_map_get_next_key(rate, nullptr, &bucket) == 0) {
-      if (bpf_map_delete_elem(rate, &bucket) != 0) break;
-    }
+    DeleteAll<fw_ct_key>(datapath_->map_fd(DatapathMap::kConntrack));
+    DeleteAll<fw_addr>(datapath_->map_fd(DatapathMap::kEventRate));
   }
 
  private:
-  Harness(std::unique_ptr<agent::Datapath> datapath, bpf_object* pass_through)
+  Harness(std::unique_ptr<agent::Datapath> datapath, bpf_object* pass_through,
+          bpf_object* new_flow_driver)
       : datapath_(std::move(datapath)),
         writer_(*datapath_),
         runner_(*datapath_),
-        pass_through_(pass_through) {}
+        pass_through_(pass_through),
+        new_flow_driver_(new_flow_driver) {}
+
+  // Collects the keys first: restarting the walk from the first key after each delete
+  // would make clearing a full conntrack table quadratic.
+  template <typename Key>
+  static void DeleteAll(int map_fd) {
+    std::vector<Key> keys;
+    Key key{};
+    const Key* previous = nullptr;
+    while (bpf_map_get_next_key(map_fd, previous, &key) == 0) {
+      keys.push_back(key);
+      previous = &keys.back();
+    }
+    for (const Key& k : keys) bpf_map_delete_elem(map_fd, &k);
+  }
+
+  static absl::StatusOr<bpf_object*> LoadBenchObject(const std::string& name) {
+    std::string path = absl::StrCat(FLATWALL_BPF_BENCH_OBJECT_DIR, "/", name);
+    bpf_object* object = bpf_object__open_file(path.c_str(), nullptr);
+    if (object == nullptr || bpf_object__load(object) != 0) {
+      int error = errno;
+      bpf_object__close(object);  // accepts nullptr
+      return absl::InternalError(absl::StrCat("load ", path, ": errno ", error));
+    }
+    return object;
+  }
 
   // The measured pod (isolated both ways, so a reply passes only through conntrack), one
   // allowed and one denied peer, and the one rule that allows the first.
@@ -203,6 +260,14 @@ class Harness {
     compiler::MapDiff diff;
     diff.endpoints.upserts = {endpoint};
     diff.ipcache.upserts = {allowed, denied, local};
+    for (int block = 0; block < kNewFlowBlocks; ++block) {
+      for (int i = 0; i < kNewFlowSources; ++i) {
+        compiler::IpcacheEntry source{};
+        source.key.addr = Addr(absl::StrCat("10.2.", block, ".", i));
+        source.value.identity = kAllowedIdentity;
+        diff.ipcache.upserts.push_back(source);
+      }
+    }
     diff.rules.upserts = {AllowTcp(kRuleset, kAllowedIdentity, kServerPort)};
     if (absl::Status s = writer_.Apply(diff); !s.ok()) return s;
     // Test runs arrive on loopback: bind it to the pod, so the reply passes source checks.
@@ -213,6 +278,7 @@ class Harness {
   agent::MapWriter writer_;
   agent::PacketRunner runner_;
   bpf_object* pass_through_;
+  bpf_object* new_flow_driver_;
   int ipcache_size_ = 0;
   int rules_size_ = 0;
 };
@@ -290,6 +356,11 @@ const Case kDeniedNew{FW_HOOK_TO_POD, Syn(kDeniedIp, kClientPort, kLocalIp, kSer
                       FW_REASON_DEFAULT_DENY};
 const Case kAllowedNew{FW_HOOK_TO_POD, Syn(kAllowedIp, kClientPort, kLocalIp, kServerPort),
                        FW_REASON_RULE};
+// The driver's first frame of call `call`.
+std::vector<uint8_t> DrivenSyn(int call) {
+  std::string source = absl::StrCat("10.2.", call % kNewFlowBlocks, ".0");
+  return Syn(source.c_str(), kClientPort, kLocalIp, kServerPort);
+}
 
 // A packet of a tracked flow, in the direction that opened it.
 void BM_Established(benchmark::State& state, const TableSize& size) {
@@ -356,6 +427,53 @@ void BM_DeniedNewWithReader(benchmark::State& state, const TableSize& size, bool
   if (!restored.ok()) state.SkipWithError(restored.ToString().c_str());
   state.counters["events_per_iter"] =
       benchmark::Counter(static_cast<double>(events.load()), benchmark::Counter::kAvgIterations);
+}
+
+// Packets of the fw_stats_v1 slot `index`, summed over CPUs; 0 when unreadable (the
+// caller's comparison then fails).
+uint64_t StatPackets(uint32_t index) {
+  absl::StatusOr<fw_counter_value> stat = agent::ReadStat(harness->datapath(), index);
+  return stat.ok() ? stat->packets : 0;
+}
+
+// A SYN a rule allows, each run a flow never seen before (the driver's), so each run
+// misses conntrack, runs the whole policy lookup and inserts an entry. One untimed call
+// first fills conntrack: with no garbage collector a node's table is full in steady
+// state, so every timed insert also evicts the least recently used entry. A call counts
+// only if fw_stats_v1 shows exactly `kRepeat` more RULE decisions and no refused insert.
+void BM_AllowedNew(benchmark::State& state, const TableSize& size) {
+  static int call = 0;  // across sizes and repetitions: each call a block of its own
+  if (!Prepare(state, size) || !Check(state, {FW_HOOK_TO_POD, DrivenSyn(0), FW_REASON_RULE})) {
+    return;
+  }
+  const int program = harness->datapath().program_fd(FW_HOOK_TO_POD);
+  const uint32_t rule_stat = uint32_t{FW_STAT_REASON_FIRST} + FW_REASON_RULE;
+  if (absl::StatusOr<uint32_t> fill = harness->RunDriver(program, DrivenSyn(++call), kRepeat);
+      !fill.ok()) {
+    state.SkipWithError(fill.status().ToString().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    std::vector<uint8_t> frame = DrivenSyn(++call);
+    absl::StatusOr<uint32_t> floor = harness->RunDriver(harness->pass_through_fd(), frame, kRepeat);
+    uint64_t rules_before = StatPackets(rule_stat);
+    uint64_t failed_before = StatPackets(FW_STAT_CONNTRACK_FAILED);
+    absl::StatusOr<uint32_t> timed = harness->RunDriver(program, frame, kRepeat);
+    if (!floor.ok() || !timed.ok()) {
+      state.SkipWithError(!floor.ok() ? floor.status().ToString().c_str()
+                                      : timed.status().ToString().c_str());
+      return;
+    }
+    uint64_t rules = StatPackets(rule_stat) - rules_before;
+    uint64_t failed = StatPackets(FW_STAT_CONNTRACK_FAILED) - failed_before;
+    if (rules != kRepeat || failed != 0) {
+      state.SkipWithError(absl::StrCat(rules, " of ", kRepeat, " driven runs were allowed new flows, ",
+                                       failed, " conntrack inserts failed")
+                              .c_str());
+      return;
+    }
+    Report(state, *timed, *floor);
+  }
 }
 
 // A SYN a rule allows, creating a conntrack entry: each run needs a conntrack miss, so
@@ -428,6 +546,7 @@ void RegisterAll() {
     add("BM_DeniedNew", BM_DeniedNew);
     add("BM_DeniedNewWithReader/rate_limited", BM_DeniedNewWithReader, false);
     add("BM_DeniedNewWithReader/unlimited", BM_DeniedNewWithReader, true);
+    add("BM_AllowedNew", BM_AllowedNew);
     add("BM_AllowedNewPerCall", BM_AllowedNewPerCall);
     add("BM_EstablishedPerCall", BM_EstablishedPerCall);
   }

@@ -75,7 +75,7 @@ static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_con
 	struct fw_ct_key key = {};
 	struct fw_ct_value *ct;
 
-	d->local = local;
+	d->local_is_src = local_is_src;
 	d->direction = direction;
 	fw_ct_key_init(&key, local, remote, local_is_src ? t->sport : t->dport,
 		       local_is_src ? t->dport : t->sport, t->protocol);
@@ -163,7 +163,7 @@ static __always_inline void fw__account(struct __sk_buff *skb, const struct fw_c
 {
 	const struct fw_policy_result *r = &d->result;
 	struct fw_addr unattributed FW_ADDR_ALIGN = {};
-	const struct fw_addr *endpoint = d->local;
+	const struct fw_addr *endpoint = fw_decision_local(d, &pkt->tuple);
 
 	switch (r->reason) {
 	case FW_REASON_NO_ENDPOINT:
@@ -186,9 +186,14 @@ event:
 	fw_event_emit(skb, cfg, hook, pkt, d, endpoint);
 }
 
-static __always_inline int fw__finish(struct __sk_buff *skb, const struct fw_config *cfg,
-				      enum fw_hook hook, const struct fw_packet *pkt,
-				      const struct fw_decision *d)
+/* Counts, logs and records the decision, leaves it in skb->cb and returns the TC action.
+ * A BPF subprogram, not inlined: every step of fw_handle ends here, and inlined, clang
+ * kept the decision's fields in registers and re-materialised all of them at each of those
+ * exits (the same cost as an inlined fw_parse); taking `d` by address keeps it in one
+ * stack slot that each step writes once. */
+static __noinline int fw__finish(struct __sk_buff *skb, const struct fw_config *cfg,
+				 enum fw_hook hook, const struct fw_packet *pkt,
+				 const struct fw_decision *d)
 {
 	const struct fw_policy_result *r = &d->result;
 
@@ -260,7 +265,7 @@ static __always_inline int fw_handle(struct __sk_buff *skb, const enum fw_hook h
 	if (hook == FW_HOOK_UPLINK && !(skb->mark & cfg->service_mark))
 		return TC_ACT_OK;
 	d.direction = hook == FW_HOOK_TO_POD ? FW_DIR_INGRESS : FW_DIR_EGRESS;
-	d.local = hook == FW_HOOK_TO_POD ? &pkt.tuple.daddr : &pkt.tuple.saddr;
+	d.local_is_src = hook != FW_HOOK_TO_POD;
 
 	/* Steps a and b. */
 	reason = fw_parse(skb, &pkt);
