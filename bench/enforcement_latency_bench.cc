@@ -49,13 +49,17 @@
 #include "agent/lab/lab.h"
 #include "agent/lab/lab_names.h"
 #include "agent/lab/netns.h"
-#include "bench/pod_sockets.h"
+#include "agent/lab/pod_sockets.h"
 #include "bench/sample_stats.h"
 
 namespace flatwall::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using lab::Ipv4SocketAddress;
+using lab::ListenInNetns;
+using lab::SetNoDelay;
+using lab::SetResetOnClose;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())

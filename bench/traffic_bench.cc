@@ -48,7 +48,7 @@
 #include "agent/lab/lab_names.h"
 #include "agent/lab/netns.h"
 #include "agent/lab/run_command.h"
-#include "bench/pod_sockets.h"
+#include "agent/lab/pod_sockets.h"
 #include "bench/sample_stats.h"
 #include "policy-compiler/status_macros.h"
 
@@ -56,6 +56,10 @@ namespace flatwall::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using lab::Ipv4SocketAddress;
+using lab::ListenInNetns;
+using lab::SetNoDelay;
+using lab::SetResetOnClose;
 
 double MicrosSince(Clock::time_point start) {
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count();

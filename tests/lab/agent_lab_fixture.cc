@@ -16,6 +16,7 @@
 #include "agent/lab/lab_names.h"
 #include "agent/lab/manifest_units.h"
 #include "agent/lab/netns.h"
+#include "agent/lab/pod_sockets.h"
 #include "gtest/gtest.h"
 #include "policy-compiler/compiler.h"
 #include "policy-compiler/manifest_decoder.h"
@@ -41,10 +42,7 @@ namespace {
 // `fd` connected to ip:port within `timeout` (a non-blocking connect, then poll).
 bool ConnectWithin(int fd, const compiler::IpAddress& ip, uint16_t port,
                    std::chrono::milliseconds timeout) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  inet_pton(AF_INET, ip.ToString().c_str(), &address.sin_addr);
+  sockaddr_in address = Ipv4SocketAddress(ip, port);
   fcntl(fd, F_SETFL, O_NONBLOCK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 &&
       errno != EINPROGRESS) {
@@ -236,20 +234,9 @@ std::string AgentLabTest::AgentGet(const std::string& node, const std::string& p
 
 std::unique_ptr<PodConnection> PodConnection::Open(const PodPlan& client, const PodPlan& server,
                                                    uint16_t port) {
-  int listener = -1, accepted = -1, connected = -1;
-  absl::Status status = RunInNetns(server.netns, [&]() -> absl::Status {
-    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    if (bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-        listen(listener, 1) != 0) {
-      return absl::InternalError(absl::StrCat("listen on port ", port, " in ", server.netns));
-    }
-    return absl::OkStatus();
-  });
+  int accepted = -1, connected = -1;
+  absl::StatusOr<int> listener = ListenInNetns(server.netns, port, 1);
+  absl::Status status = listener.status();
   if (status.ok()) {
     status = RunInNetns(client.netns, [&]() -> absl::Status {
       connected = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -260,10 +247,10 @@ std::unique_ptr<PodConnection> PodConnection::Open(const PodPlan& client, const 
     });
   }
   if (status.ok()) {
-    pollfd pending{listener, POLLIN, 0};
-    if (poll(&pending, 1, 2000) == 1) accepted = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    pollfd pending{*listener, POLLIN, 0};
+    if (poll(&pending, 1, 2000) == 1) accepted = accept4(*listener, nullptr, nullptr, SOCK_CLOEXEC);
   }
-  if (listener >= 0) close(listener);
+  if (listener.ok()) close(*listener);
   EXPECT_TRUE(status.ok()) << status;
   if (!status.ok() || accepted < 0) {
     if (connected >= 0) close(connected);

@@ -1,10 +1,10 @@
-// TCP sockets for the agent benchmarks, made inside the lab's pod namespaces: a socket
-// belongs to the namespace it was created in, so the benchmark opens it there (see
-// agent/lab/netns.h) and then uses it from any thread of its own process.
+// TCP sockets made inside the lab's pod namespaces, for tests and benchmarks that talk
+// between pods themselves: a socket belongs to the namespace it was created in, so it is
+// opened there (netns.h) and then used from any thread of the calling process.
 //
-// Not here: the lab itself (agent/lab/); what the benchmarks measure with the sockets.
-#ifndef FLATWALL_BENCH_POD_SOCKETS_H_
-#define FLATWALL_BENCH_POD_SOCKETS_H_
+// Not here: the pod servers and probes (pod_server.h, prober.h).
+#ifndef FLATWALL_AGENT_LAB_POD_SOCKETS_H_
+#define FLATWALL_AGENT_LAB_POD_SOCKETS_H_
 
 #include <netinet/in.h>
 
@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "policy-compiler/ip_prefix.h"
 
-namespace flatwall::bench {
+namespace flatwall::lab {
 
 // A listening TCP socket on 0.0.0.0:`port` in namespace `netns` (SO_REUSEADDR, close on
 // exec). NotFound for a missing namespace; Internal when the port cannot be bound.
@@ -30,6 +30,6 @@ void SetNoDelay(int fd);
 // thousands of connections a second and must not leave a TIME_WAIT behind for each.
 void SetResetOnClose(int fd);
 
-}  // namespace flatwall::bench
+}  // namespace flatwall::lab
 
-#endif  // FLATWALL_BENCH_POD_SOCKETS_H_
+#endif  // FLATWALL_AGENT_LAB_POD_SOCKETS_H_

@@ -1,4 +1,4 @@
-#include "bench/pod_sockets.h"
+#include "agent/lab/pod_sockets.h"
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "agent/lab/netns.h"
 
-namespace flatwall::bench {
+namespace flatwall::lab {
 
 absl::StatusOr<int> ListenInNetns(const std::string& netns, uint16_t port, int backlog) {
   int listener = -1;
-  absl::Status status = lab::RunInNetns(netns, [&]() -> absl::Status {
+  absl::Status status = RunInNetns(netns, [&]() -> absl::Status {
     listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listener < 0) return absl::InternalError("socket");
     int one = 1;
@@ -51,4 +51,4 @@ void SetResetOnClose(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 }
 
-}  // namespace flatwall::bench
+}  // namespace flatwall::lab
