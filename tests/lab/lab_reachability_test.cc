@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "policy-compiler/compiler.h"
 #include "policy-compiler/reachability.h"
+#include "tests/lab/agent_lab_fixture.h"
 #include "tests/lab/lab_test_util.h"
 #include "tests/testing/e2e_scenarios.h"
 #include "tests/testing/reachability_cluster.h"
@@ -30,39 +31,19 @@ constexpr int kShards = 4;
 // A denied probe waits this long; allowed ones answer in milliseconds.
 constexpr std::chrono::milliseconds kTimeout{700};
 
-class LabReachabilityTest : public RealLabTest, public ::testing::WithParamInterface<int> {
+class LabReachabilityTest : public AgentLabTest, public ::testing::WithParamInterface<int> {
  protected:
-  void SetUp() override {
-    RealLabTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    UpOptions options;
-    options.name = lab_name_;
-    options.flatwall_binary = FlatwallBinary();
-    options.files = {temp_.Write("cluster.yaml", testing::E2eClusterYaml())};
-    absl::StatusOr<TopologyPlan> plan = LabUp(options);
-    ASSERT_TRUE(plan.ok()) << plan.status();
-  }
-
   // Replaces the previous scenario's policies with `yaml` (none when empty); returns once
   // both agents enforce them.
   void ApplyPolicies(const std::string& yaml) {
-    ApplyOptions options;
-    options.name = lab_name_;
-    if (!applied_.empty()) {
-      options.delete_files = {applied_};
-      absl::StatusOr<ApplyReport> removed = LabApply(options);
-      ASSERT_TRUE(removed.ok()) << removed.status();
-      options.delete_files.clear();
-      applied_.clear();
-    }
-    if (yaml.empty()) return;
-    applied_ = temp_.Write("policies.yaml", yaml);
-    options.files = {applied_};
-    absl::StatusOr<ApplyReport> added = LabApply(options);
-    ASSERT_TRUE(added.ok()) << added.status();
+    if (applied_) Delete("policies.yaml");
+    applied_ = false;
+    if (HasFatalFailure() || yaml.empty()) return;
+    Apply("policies.yaml", yaml);
+    applied_ = true;
   }
 
-  std::string applied_;
+  bool applied_ = false;
 };
 
 // What `flatwall matrix` says for the cluster with `policies`: from -> to -> allowed.
