@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/bpf_error.h"
+#include "policy-compiler/map_image.h"
 
 namespace flatwall::agent {
 namespace {
@@ -40,7 +41,7 @@ absl::StatusOr<fw_counter_value> ReadEndpointCounter(const Datapath& datapath,
                                                      fw_direction direction,
                                                      fw_reason reason) {
   fw_counter_key key{};
-  std::memcpy(key.endpoint.bytes, endpoint.bytes().data(), sizeof(key.endpoint.bytes));
+  key.endpoint = compiler::ToAbi(endpoint);
   key.direction = direction;
   key.reason = reason;
   return SumPerCpu(datapath.map_fd(DatapathMap::kCounters), &key,

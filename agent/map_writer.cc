@@ -11,15 +11,7 @@
 #include "policy-compiler/status_macros.h"
 
 namespace flatwall::agent {
-namespace {
-
-fw_addr ToAbi(const compiler::IpAddress& address) {
-  fw_addr addr{};
-  std::memcpy(addr.bytes, address.bytes().data(), sizeof(addr.bytes));
-  return addr;
-}
-
-}  // namespace
+using compiler::ToAbi;
 
 template <typename Key, typename Value>
 absl::Status MapWriter::UpsertRaw(DatapathMap map, const Key& key, const Value& value) {

@@ -61,9 +61,7 @@ absl::StatusOr<std::vector<compiler::IpAddress>> ReadPinnedServices(const Datapa
                       ReadMap<ServiceEntry>(datapath, DatapathMap::kServices));
   std::vector<compiler::IpAddress> addresses;
   for (const ServiceEntry& entry : entries) {
-    std::array<uint8_t, 16> bytes{};
-    std::memcpy(bytes.data(), entry.key.addr.bytes, bytes.size());
-    addresses.emplace_back(bytes);
+    addresses.push_back(compiler::FromAbi(entry.key.addr));
   }
   // Byte order is address order: AbiLess already sorted them.
   return addresses;

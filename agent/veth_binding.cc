@@ -10,6 +10,7 @@
 #include "abi/datapath_maps.h"
 #include "absl/strings/str_cat.h"
 #include "agent/bpf_error.h"
+#include "policy-compiler/map_image.h"
 
 namespace flatwall::agent {
 namespace {
@@ -31,9 +32,7 @@ DatapathMap MapFor(int ifindex) {
 std::vector<compiler::IpAddress> AddressesOf(const fw_veth_value& value) {
   std::vector<compiler::IpAddress> addresses;
   for (uint32_t i = 0; i < value.count && i < FW_VETH_MAX_ADDRS; ++i) {
-    std::array<uint8_t, 16> bytes{};
-    std::memcpy(bytes.data(), value.addrs[i].bytes, bytes.size());
-    addresses.emplace_back(bytes);
+    addresses.push_back(compiler::FromAbi(value.addrs[i]));
   }
   return addresses;
 }
@@ -99,7 +98,7 @@ absl::Status BindVeth(const Datapath& datapath, int ifindex,
   value.ifindex = static_cast<uint32_t>(ifindex);
   value.count = static_cast<uint32_t>(addresses.size());
   for (size_t i = 0; i < addresses.size(); ++i) {
-    std::memcpy(value.addrs[i].bytes, addresses[i].bytes().data(), sizeof(value.addrs[i]));
+    value.addrs[i] = compiler::ToAbi(addresses[i]);
   }
   const uint32_t key = value.ifindex;
   const DatapathMap map = MapFor(ifindex);

@@ -1,5 +1,8 @@
 #include "policy-compiler/map_image.h"
 
+#include <array>
+#include <cstring>
+
 namespace flatwall::compiler {
 namespace {
 
@@ -26,6 +29,18 @@ MapChanges<Entry> DiffTable(const std::vector<Entry>& from, const std::vector<En
 }
 
 }  // namespace
+
+fw_addr ToAbi(const IpAddress& address) {
+  fw_addr out;
+  std::memcpy(out.bytes, address.bytes().data(), sizeof(out.bytes));
+  return out;
+}
+
+IpAddress FromAbi(const fw_addr& address) {
+  std::array<uint8_t, 16> bytes;
+  std::memcpy(bytes.data(), address.bytes, bytes.size());
+  return IpAddress(bytes);
+}
 
 MapDiff DiffImages(const MapImage& from, const MapImage& to) {
   MapDiff diff;

@@ -117,6 +117,10 @@ struct MapDiff {
   size_t size() const { return rules.size() + cidrs.size() + ipcache.size() + endpoints.size(); }
 };
 
+// An address in its ABI form and back: both are the 16 bytes of the IPv4-mapped form.
+fw_addr ToAbi(const IpAddress& address);
+IpAddress FromAbi(const fw_addr& address);
+
 // The minimal diff from `from` to `to` (entries equal in both are not mentioned).
 MapDiff DiffImages(const MapImage& from, const MapImage& to);
 

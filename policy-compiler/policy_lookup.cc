@@ -33,12 +33,6 @@ const Entry* FindLongestPrefix(const std::vector<Entry>& table, decltype(Entry::
   return nullptr;
 }
 
-fw_addr ToAbi(const IpAddress& address) {
-  fw_addr out;
-  std::memcpy(out.bytes, address.bytes().data(), sizeof(out.bytes));
-  return out;
-}
-
 PolicyVerdict Allow(PolicyVerdict verdict, fw_reason reason) {
   verdict.verdict = FW_VERDICT_ALLOW;
   verdict.reason = reason;

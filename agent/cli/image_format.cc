@@ -23,12 +23,6 @@ std::string DirectionName(uint8_t direction) {
   return direction == FW_DIR_EGRESS ? "egress" : "ingress";
 }
 
-IpAddress ToAddress(const fw_addr& addr) {
-  std::array<uint8_t, 16> bytes;
-  std::copy(std::begin(addr.bytes), std::end(addr.bytes), bytes.begin());
-  return IpAddress(bytes);
-}
-
 std::string FormatLabels(const compiler::Labels& labels) {
   return absl::StrCat("{", absl::StrJoin(labels, ",", absl::PairFormatter("=")), "}");
 }
@@ -62,7 +56,7 @@ std::string Isolation(uint8_t flags) {
 std::map<uint32_t, std::string> ClassPrefixes(const MapImage& image) {
   std::map<uint32_t, std::string> prefixes;
   for (const compiler::CidrEntry& entry : image.cidrs) {
-    IpAddress address = ToAddress(entry.key.addr);
+    IpAddress address = compiler::FromAbi(entry.key.addr);
     int length = address.is_v4() ? static_cast<int>(entry.key.prefixlen) - 96
                                  : static_cast<int>(entry.key.prefixlen);
     prefixes[entry.value.cidr_class] = IpPrefix::Of(address, length).ToString();
@@ -134,7 +128,7 @@ std::string FormatImageText(const MapImage& image, const std::string& node_name)
   for (size_t i = 0; i < image.endpoints.size(); ++i) {
     const auto& [key, value] = image.endpoints[i];
     const compiler::EndpointInfo& info = image.endpoint_info[i];
-    absl::StrAppend(&out, "  ", ToAddress(key.addr).ToString(), " ", info.pod_namespace, "/",
+    absl::StrAppend(&out, "  ", compiler::FromAbi(key.addr).ToString(), " ", info.pod_namespace, "/",
                     info.pod_name, " identity ", Hex(value.identity), " ruleset ",
                     Hex(value.ruleset), " isolated ", Isolation(value.flags), " rules ingress:",
                     RuleKinds(value.rule_kinds[FW_DIR_INGRESS]),
@@ -147,7 +141,7 @@ std::string FormatImageText(const MapImage& image, const std::string& node_name)
   }
   absl::StrAppend(&out, "ipcache:\n");
   for (const auto& [key, value] : image.ipcache) {
-    absl::StrAppend(&out, "  ", ToAddress(key.addr).ToString(), " identity ",
+    absl::StrAppend(&out, "  ", compiler::FromAbi(key.addr).ToString(), " identity ",
                     Hex(value.identity), " class ", Hex(value.cidr_class), "\n");
   }
   absl::StrAppend(&out, "cidrs:\n");
@@ -170,7 +164,7 @@ nlohmann::json FormatImageJson(const MapImage& image, const std::string& node_na
   for (size_t i = 0; i < image.endpoints.size(); ++i) {
     const auto& [key, value] = image.endpoints[i];
     const compiler::EndpointInfo& info = image.endpoint_info[i];
-    out["endpoints"].push_back({{"ip", ToAddress(key.addr).ToString()},
+    out["endpoints"].push_back({{"ip", compiler::FromAbi(key.addr).ToString()},
                                 {"pod", absl::StrCat(info.pod_namespace, "/", info.pod_name)},
                                 {"identity", value.identity},
                                 {"ruleset", value.ruleset},
@@ -187,7 +181,7 @@ nlohmann::json FormatImageJson(const MapImage& image, const std::string& node_na
   }
   out["ipcache"] = nlohmann::json::array();
   for (const auto& [key, value] : image.ipcache) {
-    out["ipcache"].push_back({{"ip", ToAddress(key.addr).ToString()},
+    out["ipcache"].push_back({{"ip", compiler::FromAbi(key.addr).ToString()},
                               {"identity", value.identity},
                               {"cidrClass", value.cidr_class}});
   }

@@ -23,7 +23,7 @@ absl::StatusOr<std::vector<IpcacheEntry>> HostEntries() {
   std::vector<IpcacheEntry> entries;
   for (const compiler::IpAddress& address : addresses) {
     IpcacheEntry entry{};
-    std::copy(address.bytes().begin(), address.bytes().end(), entry.key.addr.bytes);
+    entry.key.addr = compiler::ToAbi(address);
     entry.value.identity = FW_IDENTITY_HOST;
     entries.push_back(entry);
   }

@@ -23,12 +23,6 @@ const T* FindSorted(const std::vector<T>& table, const Key& key, Projection proj
   return &*it;
 }
 
-compiler::IpAddress AddressOf(const fw_addr& addr) {
-  std::array<uint8_t, 16> bytes;
-  std::memcpy(bytes.data(), addr.bytes, bytes.size());
-  return compiler::IpAddress(bytes);
-}
-
 bool IsZero(const fw_addr& addr) {
   static constexpr fw_addr kZero{};
   return std::memcmp(&addr, &kZero, sizeof(addr)) == 0;
@@ -63,7 +57,7 @@ std::string DirectionName(uint8_t direction) {
 nlohmann::json EndToJson(const fw_addr& addr, __be16 port, uint8_t protocol,
                          uint32_t identity, const VerdictSnapshot& snapshot) {
   nlohmann::json end = nlohmann::json::object();
-  const compiler::IpAddress address = AddressOf(addr);
+  const compiler::IpAddress address = compiler::FromAbi(addr);
   end["ip"] = address.ToString();
   if (HasPorts(protocol)) end["port"] = ntohs(port);
   if (IsZero(addr)) {
@@ -143,7 +137,7 @@ const compiler::PodAddressInfo* VerdictSnapshot::FindPod(
 uint32_t VerdictSnapshot::IdentityOf(const compiler::IpAddress& address) const {
   const compiler::IpcacheEntry* entry =
       FindSorted(ipcache_, address,
-                 [](const compiler::IpcacheEntry& e) { return AddressOf(e.key.addr); });
+                 [](const compiler::IpcacheEntry& e) { return compiler::FromAbi(e.key.addr); });
   return entry == nullptr ? static_cast<uint32_t>(FW_IDENTITY_UNKNOWN) : entry->value.identity;
 }
 
@@ -210,7 +204,7 @@ nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& 
   if ((event.reason == FW_REASON_DEFAULT_DENY || event.reason == FW_REASON_REVOKED) &&
       event.direction < FW_DIR_COUNT) {
     const fw_addr& local = local_is_destination ? event.daddr : event.saddr;
-    if (const compiler::EndpointInfo* endpoint = snapshot.FindEndpoint(AddressOf(local));
+    if (const compiler::EndpointInfo* endpoint = snapshot.FindEndpoint(compiler::FromAbi(local));
         endpoint != nullptr) {
       line["isolated_by"] = endpoint->isolating_policies[event.direction];
     }

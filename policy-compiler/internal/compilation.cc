@@ -16,18 +16,6 @@ constexpr uint64_t kIdEnd = uint64_t{1} << 32;
 // each active policy against each of them costs more than recomputing every local ruleset.
 constexpr size_t kMaxIdentitiesToScreen = 256;
 
-fw_addr ToAbi(const IpAddress& address) {
-  fw_addr out;
-  std::memcpy(out.bytes, address.bytes().data(), sizeof(out.bytes));
-  return out;
-}
-
-IpAddress FromAbi(const fw_addr& address) {
-  std::array<uint8_t, 16> bytes;
-  std::memcpy(bytes.data(), address.bytes, bytes.size());
-  return IpAddress(bytes);
-}
-
 std::string PolicyKey(const NetworkPolicy& policy) {
   return absl::StrCat(policy.namespace_name, "/", policy.name);
 }

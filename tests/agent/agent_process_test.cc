@@ -36,6 +36,7 @@
 #include "agent/lab/netns.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "policy-compiler/map_image.h"
 #include "tests/agent/kernel_test_fixture.h"
 #include "tests/testing/status_matchers.h"
 
@@ -266,9 +267,7 @@ class AgentProcessTest : public KernelTest {
     fw_endpoint_key next{};
     const void* previous = nullptr;
     while (bpf_map_get_next_key(fd, previous, &next) == 0) {
-      std::array<uint8_t, 16> bytes;
-      std::memcpy(bytes.data(), next.addr.bytes, bytes.size());
-      addresses.emplace_back(bytes);
+      addresses.push_back(compiler::FromAbi(next.addr));
       key = next;
       previous = &key;
     }
