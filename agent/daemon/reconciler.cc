@@ -17,7 +17,13 @@ namespace {
 
 using compiler::IpcacheEntry;
 
-// The node's own addresses as the IP cache holds them: always allowed.
+// IP-cache entries ordered by key, as MapImage keeps them.
+bool KeyLess(const IpcacheEntry& a, const IpcacheEntry& b) {
+  return compiler::AbiLess(a.key, b.key);
+}
+
+// The node's own addresses as the IP cache holds them: always allowed. Sorted by key
+// without duplicates, because NodeAddresses is (an address's byte order is its key's).
 absl::StatusOr<std::vector<IpcacheEntry>> HostEntries() {
   FW_ASSIGN_OR_RETURN(std::vector<compiler::IpAddress> addresses, NodeAddresses());
   std::vector<IpcacheEntry> entries;
@@ -27,14 +33,6 @@ absl::StatusOr<std::vector<IpcacheEntry>> HostEntries() {
     entry.value.identity = FW_IDENTITY_HOST;
     entries.push_back(entry);
   }
-  std::sort(entries.begin(), entries.end(), [](const IpcacheEntry& a, const IpcacheEntry& b) {
-    return compiler::AbiLess(a.key, b.key);
-  });
-  entries.erase(std::unique(entries.begin(), entries.end(),
-                            [](const IpcacheEntry& a, const IpcacheEntry& b) {
-                              return compiler::AbiEqual(a.key, b.key);
-                            }),
-                entries.end());
   return entries;
 }
 
@@ -44,11 +42,8 @@ std::vector<IpcacheEntry> MergeHostEntries(const std::vector<IpcacheEntry>& pods
                                            const std::vector<IpcacheEntry>& host) {
   std::vector<IpcacheEntry> merged;
   merged.reserve(pods.size() + host.size());
-  auto key_less = [](const IpcacheEntry& a, const IpcacheEntry& b) {
-    return compiler::AbiLess(a.key, b.key);
-  };
   std::set_union(host.begin(), host.end(), pods.begin(), pods.end(), std::back_inserter(merged),
-                 key_less);
+                 KeyLess);
   return merged;
 }
 
@@ -187,15 +182,12 @@ absl::Status Reconciler::SyncServices() {
 
 absl::Status Reconciler::SyncHostAddresses() {
   FW_ASSIGN_OR_RETURN(std::vector<IpcacheEntry> now, HostEntries());
-  auto key_less = [](const IpcacheEntry& a, const IpcacheEntry& b) {
-    return compiler::AbiLess(a.key, b.key);
-  };
   compiler::MapDiff diff;
   std::set_difference(now.begin(), now.end(), host_entries_.begin(), host_entries_.end(),
-                      std::back_inserter(diff.ipcache.upserts), key_less);
+                      std::back_inserter(diff.ipcache.upserts), KeyLess);
   std::vector<IpcacheEntry> gone;
   std::set_difference(host_entries_.begin(), host_entries_.end(), now.begin(), now.end(),
-                      std::back_inserter(gone), key_less);
+                      std::back_inserter(gone), KeyLess);
   for (const IpcacheEntry& entry : gone) diff.ipcache.deletes.push_back(entry.key);
   host_entries_ = std::move(now);
   if (diff.empty()) return absl::OkStatus();
