@@ -1,7 +1,10 @@
 #include "tests/api-watch/testing/test_api_server.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -82,16 +85,47 @@ class TestApiServer::SocketConnection : public TestConnection {
   const std::atomic<bool>& stop_;
 };
 
-TestApiServer::TestApiServer(Handler handler) : handler_(std::move(handler)) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+namespace {
+
+// A listening TCP socket on `address_text`:0, or -1. A socket belongs to the network
+// namespace of the thread that creates it, so the creation runs on a thread that joins
+// `netns` first.
+int ListenIn(const std::string& netns, const std::string& address_text) {
+  int listen_fd = -1;
+  std::thread([&] {
+    if (!netns.empty()) {
+      int netns_fd = open(absl::StrCat("/run/netns/", netns).c_str(), O_RDONLY | O_CLOEXEC);
+      bool joined = netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) == 0;
+      if (netns_fd >= 0) close(netns_fd);
+      if (!joined) return;
+    }
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    if (inet_pton(AF_INET, address_text.c_str(), &address.sin_addr) != 1) return;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        listen(fd, 64) != 0) {
+      close(fd);
+      return;
+    }
+    listen_fd = fd;
+  }).join();
+  return listen_fd;
+}
+
+}  // namespace
+
+TestApiServer::TestApiServer(Handler handler, TestApiServerOptions options)
+    : handler_(std::move(handler)), address_(options.address) {
+  listen_fd_ = ListenIn(options.netns, options.address);
   sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof(address);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-      listen(listen_fd_, 64) != 0 ||
+  if (listen_fd_ < 0 ||
       getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ADD_FAILURE() << "cannot listen on 127.0.0.1";
+    ADD_FAILURE() << "cannot listen on " << options.address << " in netns \"" << options.netns
+                  << "\"";
     return;
   }
   port_ = ntohs(address.sin_port);
@@ -109,10 +143,10 @@ TestApiServer::~TestApiServer() {
     threads.swap(connection_threads_);
   }
   for (std::thread& thread : threads) thread.join();
-  close(listen_fd_);
+  if (listen_fd_ >= 0) close(listen_fd_);
 }
 
-std::string TestApiServer::url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+std::string TestApiServer::url() const { return absl::StrCat("http://", address_, ":", port_); }
 
 std::vector<std::string> TestApiServer::targets() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -127,7 +161,7 @@ std::vector<TestRequest> TestApiServer::requests() {
 }
 
 void TestApiServer::AcceptLoop() {
-  while (!stop_) {
+  while (!stop_ && listen_fd_ >= 0) {
     pollfd poll_fd{listen_fd_, POLLIN, 0};
     if (poll(&poll_fd, 1, 50) <= 0) continue;
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);

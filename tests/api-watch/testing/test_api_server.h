@@ -4,7 +4,7 @@
 // One thread per connection, one request per connection (responses say Connection: close),
 // so several watches can stream at once.
 //
-// Not here: what the Kubernetes API answers (fake_kube_api.h), TLS (a later option).
+// Not here: what the Kubernetes API answers (fake_kube_api.h).
 #ifndef FLATWALL_TESTS_API_WATCH_TESTING_TEST_API_SERVER_H_
 #define FLATWALL_TESTS_API_WATCH_TESTING_TEST_API_SERVER_H_
 
@@ -37,12 +37,20 @@ class TestConnection {
   virtual bool stopping() const = 0;
 };
 
+struct TestApiServerOptions {
+  // Where to listen: an IPv4 address (port ephemeral) inside network namespace `netns`
+  // (a name under /run/netns; empty: the test's own namespace), so that agents in lab
+  // namespaces can reach the server.
+  std::string address = "127.0.0.1";
+  std::string netns;
+};
+
 class TestApiServer {
  public:
   using Handler = std::function<void(const TestRequest& request, TestConnection& connection)>;
 
-  // Listens on an ephemeral port of 127.0.0.1; adds a gtest failure when it cannot.
-  explicit TestApiServer(Handler handler);
+  // Listens as `options` say; adds a gtest failure when it cannot.
+  explicit TestApiServer(Handler handler, TestApiServerOptions options = {});
   // Stops accepting, makes every connection's writes fail and joins its thread.
   ~TestApiServer();
   TestApiServer(const TestApiServer&) = delete;
@@ -60,6 +68,7 @@ class TestApiServer {
   void Serve(int fd);
 
   Handler handler_;
+  std::string address_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_ = false;
