@@ -83,6 +83,7 @@ const char* MapPinName(DatapathMap map) {
     case DatapathMap::kIpcache: return FW_PIN_IPCACHE;
     case DatapathMap::kCidrs: return FW_PIN_CIDRS;
     case DatapathMap::kRules: return FW_PIN_RULES;
+    case DatapathMap::kRuleRanges: return FW_PIN_RULE_RANGES;
     case DatapathMap::kConfig: return FW_PIN_CONFIG;
     case DatapathMap::kServices: return FW_PIN_SERVICES;
     case DatapathMap::kVeth: return FW_PIN_VETH;
@@ -135,10 +136,11 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const DatapathOptions& 
 int Datapath::map_fd(DatapathMap map) const {
   const auto& maps = objects_->from_pod->maps;
   switch (map) {
-    case DatapathMap::kEndpoints: return bpf_map__fd(maps.fw_endpoints_v1);
+    case DatapathMap::kEndpoints: return bpf_map__fd(maps.fw_endpoints_v2);
     case DatapathMap::kIpcache: return bpf_map__fd(maps.fw_ipcache_v1);
     case DatapathMap::kCidrs: return bpf_map__fd(maps.fw_cidrs_v1);
-    case DatapathMap::kRules: return bpf_map__fd(maps.fw_rules_v1);
+    case DatapathMap::kRules: return bpf_map__fd(maps.fw_rules_v2);
+    case DatapathMap::kRuleRanges: return bpf_map__fd(maps.fw_ranges_v1);
     case DatapathMap::kConfig: return bpf_map__fd(maps.fw_config_v1);
     case DatapathMap::kServices: return bpf_map__fd(maps.fw_services_v1);
     case DatapathMap::kVeth: return bpf_map__fd(maps.fw_veth_v1);

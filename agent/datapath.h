@@ -24,6 +24,7 @@ enum class DatapathMap {
   kIpcache,
   kCidrs,
   kRules,
+  kRuleRanges,
   kConfig,
   kServices,
   kVeth,
@@ -38,7 +39,8 @@ enum class DatapathMap {
 
 inline constexpr DatapathMap kAllDatapathMaps[] = {
     DatapathMap::kEndpoints, DatapathMap::kIpcache,   DatapathMap::kCidrs,
-    DatapathMap::kRules,     DatapathMap::kConfig,    DatapathMap::kServices,
+    DatapathMap::kRules,     DatapathMap::kRuleRanges, DatapathMap::kConfig,
+    DatapathMap::kServices,
     DatapathMap::kVeth,      DatapathMap::kVethBig,   DatapathMap::kConntrack,
     DatapathMap::kFragments, DatapathMap::kCounters,  DatapathMap::kStats,
     DatapathMap::kEventRate, DatapathMap::kEvents,
@@ -48,6 +50,13 @@ inline constexpr fw_hook kAllHooks[] = {FW_HOOK_FROM_POD, FW_HOOK_TO_POD, FW_HOO
 
 // The map's pin name, which is also its name in the BPF objects: "fw_ct_v1".
 const char* MapPinName(DatapathMap map);
+// Where a rule entry lives: fw_ranges for the pieces of port ranges, fw_rules for
+// the other shapes (abi/policy_maps.h).
+inline DatapathMap RuleMapOf(const fw_rule_key& key) {
+  return fw_rule_shape(key.prefixlen) == FW_RULES_HAVE_PORT_RANGE ? DatapathMap::kRuleRanges
+                                                                   : DatapathMap::kRules;
+}
+
 // The program's pin name: "fw_from_pod_v1".
 const char* ProgramPinName(fw_hook hook);
 

@@ -34,7 +34,7 @@ absl::Status MapWriter::DeleteRaw(DatapathMap map, const Key& key) {
 
 absl::Status MapWriter::Upsert(const std::vector<compiler::RuleEntry>& entries) {
   for (const auto& entry : entries) {
-    FW_RETURN_IF_ERROR(UpsertRaw(DatapathMap::kRules, entry.key, entry.value));
+    FW_RETURN_IF_ERROR(UpsertRaw(RuleMapOf(entry.key), entry.key, entry.value));
   }
   return absl::OkStatus();
 }
@@ -61,7 +61,7 @@ absl::Status MapWriter::Upsert(const std::vector<compiler::EndpointEntry>& entri
 }
 
 absl::Status MapWriter::Delete(const std::vector<fw_rule_key>& keys) {
-  for (const auto& key : keys) FW_RETURN_IF_ERROR(DeleteRaw(DatapathMap::kRules, key));
+  for (const auto& key : keys) FW_RETURN_IF_ERROR(DeleteRaw(RuleMapOf(key), key));
   return absl::OkStatus();
 }
 

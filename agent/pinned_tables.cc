@@ -52,6 +52,14 @@ absl::StatusOr<compiler::MapImage> ReadPinnedTables(const Datapath& datapath) {
                       ReadMap<compiler::IpcacheEntry>(datapath, DatapathMap::kIpcache));
   FW_ASSIGN_OR_RETURN(image.cidrs, ReadMap<compiler::CidrEntry>(datapath, DatapathMap::kCidrs));
   FW_ASSIGN_OR_RETURN(image.rules, ReadMap<compiler::RuleEntry>(datapath, DatapathMap::kRules));
+  FW_ASSIGN_OR_RETURN(const std::vector<compiler::RuleEntry> ranges,
+                      ReadMap<compiler::RuleEntry>(datapath, DatapathMap::kRuleRanges));
+  // Both maps' keys are sorted, but the image wants one sorted list.
+  image.rules.insert(image.rules.end(), ranges.begin(), ranges.end());
+  std::sort(image.rules.begin(), image.rules.end(),
+            [](const compiler::RuleEntry& a, const compiler::RuleEntry& b) {
+              return compiler::AbiLess(a.key, b.key);
+            });
   return image;
 }
 

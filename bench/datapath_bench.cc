@@ -247,7 +247,7 @@ class Harness {
     endpoint.value.identity = kLocalIdentity;
     endpoint.value.ruleset = kRuleset;
     endpoint.value.flags = FW_EP_ISOLATED_INGRESS | FW_EP_ISOLATED_EGRESS;
-    endpoint.value.rule_kinds[FW_DIR_INGRESS] = FW_RULES_HAVE_IDENTITY;
+    endpoint.value.rule_kinds[FW_DIR_INGRESS] = FW_RULES_HAVE_IDENTITY | FW_RULES_HAVE_EXACT_PORT;
     compiler::IpcacheEntry allowed{};
     allowed.key.addr = Addr(kAllowedIp);
     allowed.value.identity = kAllowedIdentity;

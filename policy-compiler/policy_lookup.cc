@@ -19,18 +19,44 @@ const Entry* FindExact(const std::vector<Entry>& table, const decltype(Entry::ke
 // A BPF LPM-trie lookup: the entry with the longest prefixlen whose first prefixlen bits
 // of data (the key after its leading __u32 prefixlen) equal the query's. The compiler
 // writes every bit past an entry's prefixlen as zero, so a masked exact search per length
-// finds exactly what the kernel's trie finds.
+// finds exactly what the kernel's trie finds. Lengths below `shortest` are not tried (a
+// trie that holds only longer prefixes).
 template <typename Entry>
-const Entry* FindLongestPrefix(const std::vector<Entry>& table, decltype(Entry::key) key) {
+const Entry* FindLongestPrefix(const std::vector<Entry>& table, decltype(Entry::key) key,
+                               int shortest = 0) {
   using Key = decltype(Entry::key);
   constexpr int kDataBits = static_cast<int>(sizeof(Key) - sizeof(__u32)) * 8;
   auto* data = reinterpret_cast<unsigned char*>(&key) + sizeof(__u32);
-  for (int length = std::min<int>(key.prefixlen, kDataBits); length >= 0; --length) {
+  for (int length = std::min<int>(key.prefixlen, kDataBits); length >= shortest; --length) {
     if (length < kDataBits) data[length / 8] &= static_cast<unsigned char>(~(0x80 >> (length % 8)));
     key.prefixlen = static_cast<__u32>(length);
     if (const Entry* entry = FindExact(table, key)) return entry;
   }
   return nullptr;
+}
+
+// Step 5 for one remote kind, the datapath's way: the shapes the ruleset has, most specific
+// first — exact port (fw_rules), the port-range pieces (fw_ranges, longest match), any
+// port, any protocol (fw_rules). `key` holds the full query at FW_RULE_KEY_BITS.
+const RuleEntry* FindRule(const std::vector<RuleEntry>& rules, fw_rule_key key, __u8 kinds) {
+  if (kinds & FW_RULES_HAVE_EXACT_PORT) {
+    if (const RuleEntry* rule = FindExact(rules, key)) return rule;
+  }
+  if (kinds & FW_RULES_HAVE_PORT_RANGE) {
+    fw_rule_key range_key = key;
+    range_key.prefixlen = FW_RULE_KEY_BITS - 1;
+    if (const RuleEntry* rule = FindLongestPrefix(rules, range_key, FW_RULE_BITS_ANY_PORT + 1)) {
+      return rule;
+    }
+  }
+  key.port = 0;
+  key.prefixlen = FW_RULE_BITS_ANY_PORT;
+  if (kinds & FW_RULES_HAVE_ANY_PORT) {
+    if (const RuleEntry* rule = FindExact(rules, key)) return rule;
+  }
+  key.protocol = 0;
+  key.prefixlen = FW_RULE_BITS_ANY_PROTOCOL;
+  return (kinds & FW_RULES_HAVE_ANY_PROTOCOL) ? FindExact(rules, key) : nullptr;
 }
 
 PolicyVerdict Allow(PolicyVerdict verdict, fw_reason reason) {
@@ -98,7 +124,7 @@ PolicyVerdict LookupPolicy(const MapImage& image, const FlowQuery& query) {
     rule_key.remote = remote.value;
     rule_key.protocol = query.protocol;
     rule_key.port = htons(query.port);
-    if (const RuleEntry* rule = FindLongestPrefix(image.rules, rule_key)) {
+    if (const RuleEntry* rule = FindRule(image.rules, rule_key, kinds)) {
       verdict.rule_id = rule->value.rule_id;
       return Allow(verdict, FW_REASON_RULE);
     }

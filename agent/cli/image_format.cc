@@ -42,7 +42,13 @@ std::string RuleKinds(uint8_t kinds) {
   if (kinds & FW_RULES_HAVE_IDENTITY) names.push_back("identity");
   if (kinds & FW_RULES_HAVE_CIDR) names.push_back("cidr");
   if (kinds & FW_RULES_HAVE_ANY) names.push_back("any");
-  return names.empty() ? "none" : absl::StrJoin(names, "+");
+  if (names.empty()) return "none";
+  std::vector<std::string> shapes;
+  if (kinds & FW_RULES_HAVE_EXACT_PORT) shapes.push_back("port");
+  if (kinds & FW_RULES_HAVE_PORT_RANGE) shapes.push_back("range");
+  if (kinds & FW_RULES_HAVE_ANY_PORT) shapes.push_back("anyport");
+  if (kinds & FW_RULES_HAVE_ANY_PROTOCOL) shapes.push_back("anyprotocol");
+  return absl::StrCat(absl::StrJoin(names, "+"), "/", absl::StrJoin(shapes, "+"));
 }
 
 std::string Isolation(uint8_t flags) {

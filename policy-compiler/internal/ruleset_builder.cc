@@ -113,7 +113,8 @@ uint64_t HashRulesetContent(const RulesetContent& content) {
 void RuleKinds(const RulesetContent& content, __u8 (&kinds)[FW_DIR_COUNT]) {
   kinds[FW_DIR_INGRESS] = kinds[FW_DIR_EGRESS] = 0;
   for (const RuleEntry& entry : content.entries) {
-    kinds[entry.key.direction] |= static_cast<__u8>(1u << entry.key.remote_kind);
+    kinds[entry.key.direction] |=
+        static_cast<__u8>((1u << entry.key.remote_kind) | fw_rule_shape(entry.key.prefixlen));
   }
 }
 

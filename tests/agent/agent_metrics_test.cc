@@ -83,14 +83,18 @@ class AgentMetricsKernelTest : public testing::KernelTest {};
 TEST_F(AgentMetricsKernelTest, SampleDatapathReportsFillLevelsAndVerdictTotals) {
   LoadDatapath();
   ASSERT_NE(datapath_, nullptr);
-  // One endpoint in the table; the image says the rule trie holds 7 entries (the sampler
-  // takes the trie sizes from the image instead of walking them).
+  // One endpoint in the table; the image says the rule maps hold 5 exact-port entries and 2
+  // port-range pieces (the sampler takes the rule and CIDR map sizes from the image instead
+  // of walking them).
   compiler::EndpointEntry endpoint{};
   std::memcpy(endpoint.key.addr.bytes, Ip("10.10.1.5").bytes().data(), 16);
   endpoint.value.identity = 300;
   FW_ASSERT_OK(MapWriter(*datapath_).Upsert(std::vector<compiler::EndpointEntry>{endpoint}));
   compiler::MapImage image;
   image.rules.resize(7);
+  for (size_t i = 0; i < image.rules.size(); ++i) {
+    image.rules[i].key.prefixlen = i < 5 ? FW_RULE_KEY_BITS : FW_RULE_KEY_BITS - 2;
+  }
   // A packet between two addresses that are no endpoint: allowed as NO_ENDPOINT.
   const std::vector<uint8_t> frame =
       PacketBuilder(Ip("192.0.2.1"), Ip("192.0.2.2")).Udp(1000, 53).Build();
@@ -106,9 +110,10 @@ TEST_F(AgentMetricsKernelTest, SampleDatapathReportsFillLevelsAndVerdictTotals) 
   const std::string text = registry.Render();
   for (const std::string& sample : {
            absl::StrCat("\nflatwall_map_capacity{map=\"fw_ct_v1\"} ", FW_MAX_CONNTRACK, "\n"),
-           absl::StrCat("\nflatwall_map_capacity{map=\"fw_rules_v1\"} ", FW_MAX_RULES, "\n"),
-           std::string("\nflatwall_map_entries{map=\"fw_endpoints_v1\"} 1\n"),
-           std::string("\nflatwall_map_entries{map=\"fw_rules_v1\"} 7\n"),
+           absl::StrCat("\nflatwall_map_capacity{map=\"fw_rules_v2\"} ", FW_MAX_RULES, "\n"),
+           std::string("\nflatwall_map_entries{map=\"fw_endpoints_v2\"} 1\n"),
+           std::string("\nflatwall_map_entries{map=\"fw_rules_v2\"} 5\n"),
+           std::string("\nflatwall_map_entries{map=\"fw_ranges_v1\"} 2\n"),
            std::string("\nflatwall_map_entries{map=\"fw_ct_v1\"} 0\n"),
            std::string("\nflatwall_verdicts_total{verdict=\"allow\",reason=\"NO_ENDPOINT\"} 1\n"),
            std::string("\nflatwall_verdicts_total{verdict=\"deny\",reason=\"DEFAULT_DENY\"} 0\n"),

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/datapath_stats.h"
 #include "agent/veth_binding.h"
+#include "tests/testing/rule_shapes.h"
 #include "tests/testing/status_matchers.h"
 
 namespace flatwall::agent::testing {
@@ -135,6 +136,7 @@ compiler::RuleEntry MakeRule(const RuleSpec& spec) {
 compiler::MapDiff UpsertAll(const Tables& tables) {
   compiler::MapDiff diff;
   diff.endpoints.upserts = tables.endpoints;
+  ::flatwall::testing::AddRuleShapes(tables.rules, diff.endpoints.upserts);
   diff.ipcache.upserts = tables.ipcache;
   diff.cidrs.upserts = tables.cidrs;
   diff.rules.upserts = tables.rules;

@@ -121,8 +121,8 @@ TEST(BpfErrorTest, SaysWhatFailedAndPicksTheCode) {
   EXPECT_THAT(BpfError(-ENODEV, "attach tc ingress to ifindex 7"),
               StatusIs(absl::StatusCode::kNotFound,
                        "attach tc ingress to ifindex 7: No such device"));
-  EXPECT_THAT(BpfError(E2BIG, "write map fw_endpoints_v1"),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("fw_endpoints_v1")));
+  EXPECT_THAT(BpfError(E2BIG, "write map fw_endpoints_v2"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("fw_endpoints_v2")));
   EXPECT_THAT(BpfError(-EPERM, "load"), StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("load")));
 }
 

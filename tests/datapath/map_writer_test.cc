@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "tests/datapath/datapath_fixture.h"
 #include "tests/datapath/scenario.h"
+#include "tests/testing/rule_shapes.h"
 #include "tests/testing/status_matchers.h"
 
 namespace flatwall::agent::testing {
@@ -50,6 +51,8 @@ TEST_F(MapWriterTest, ApplySwitchesAnEndpointToANewRulesetAndBumpsTheGeneration)
   compiler::EndpointEntry server = MakeEndpoint(
       {kServer, kServerId, 70, FW_EP_ISOLATED_INGRESS, FW_RULES_HAVE_IDENTITY, 0});
   diff.endpoints.upserts.push_back(server);
+  ::flatwall::testing::AddRuleShapes(diff.rules.upserts, diff.endpoints.upserts);
+  server = diff.endpoints.upserts.back();
   for (const compiler::RuleEntry& rule : StandardTables().rules) {
     if (rule.key.ruleset == kServerRules) diff.rules.deletes.push_back(rule.key);
   }
@@ -58,7 +61,8 @@ TEST_F(MapWriterTest, ApplySwitchesAnEndpointToANewRulesetAndBumpsTheGeneration)
   EXPECT_EQ(Config().generation, generation + 1);
   EXPECT_EQ(ReasonOf(FW_HOOK_TO_POD, to_81), std::to_string(FW_REASON_RULE));
   fw_rule_value value{};
-  EXPECT_FALSE(Lookup(DatapathMap::kRules, StandardTables().rules[0].key, &value));
+  EXPECT_FALSE(Lookup(RuleMapOf(StandardTables().rules[0].key), StandardTables().rules[0].key,
+                      &value));
   fw_endpoint_value endpoint{};
   ASSERT_TRUE(Lookup(DatapathMap::kEndpoints, server.key, &endpoint));
   EXPECT_EQ(endpoint.ruleset, 70u);
@@ -112,7 +116,7 @@ TEST_F(MapWriterTest, FullMapIsResourceExhaustedNamingTheMapAndKeepsTheGeneratio
   diff.endpoints.upserts = endpoints;
   const uint32_t generation = Config().generation;
   EXPECT_THAT(writer_->Apply(diff), StatusIs(absl::StatusCode::kResourceExhausted,
-                                             HasSubstr("fw_endpoints_v1")));
+                                             HasSubstr("fw_endpoints_v2")));
   EXPECT_EQ(Config().generation, generation);
 }
 

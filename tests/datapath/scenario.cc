@@ -2,6 +2,8 @@
 
 #include <netinet/in.h>
 
+#include "tests/testing/rule_shapes.h"
+
 namespace flatwall::agent::testing::scenario {
 
 Tables StandardTables() {
@@ -76,6 +78,8 @@ Tables StandardTables() {
                 .remote = kBackendId, .protocol = IPPROTO_TCP, .port = 80,
                 .rule_id = kClientToBackend}),
   };
+  // So that tests upserting one of these endpoints on its own write what the compiler would.
+  ::flatwall::testing::AddRuleShapes(tables.rules, tables.endpoints);
   return tables;
 }
 

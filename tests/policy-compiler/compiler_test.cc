@@ -496,8 +496,10 @@ TEST(CompilerTest, EndpointsCarryIsolationRuleKindsAndSharedRulesets) {
   EXPECT_EQ(web.ruleset, cache.ruleset);
   EXPECT_NE(web.ruleset, 0u);
   EXPECT_EQ(web.flags, FW_EP_ISOLATED_INGRESS | FW_EP_ISOLATED_EGRESS);
-  EXPECT_EQ(web.rule_kinds[FW_DIR_INGRESS], FW_RULES_HAVE_IDENTITY);
-  EXPECT_EQ(web.rule_kinds[FW_DIR_EGRESS], FW_RULES_HAVE_CIDR | FW_RULES_HAVE_ANY);
+  // Ingress from db on anything; egress to a block on UDP 53 and to anyone on TCP 443.
+  EXPECT_EQ(web.rule_kinds[FW_DIR_INGRESS], FW_RULES_HAVE_IDENTITY | FW_RULES_HAVE_ANY_PROTOCOL);
+  EXPECT_EQ(web.rule_kinds[FW_DIR_EGRESS],
+            FW_RULES_HAVE_CIDR | FW_RULES_HAVE_ANY | FW_RULES_HAVE_EXACT_PORT);
   EXPECT_EQ(db.flags, 0);
   EXPECT_EQ(db.ruleset, 0u);
   for (const RuleEntry& entry : image.rules) {

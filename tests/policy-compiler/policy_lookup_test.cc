@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/model_builders.h"
+#include "tests/testing/rule_shapes.h"
 
 namespace flatwall::compiler {
 namespace {
@@ -90,6 +91,7 @@ MapImage HandWrittenImage() {
       MakeRule(FW_DIR_EGRESS, FW_REMOTE_IDENTITY, kPeer, 0, 0, 0, 5),
   };
   SortTable(&image.rules);
+  ::flatwall::testing::AddRuleShapes(image.rules, image.endpoints);
   return image;
 }
 

@@ -18,7 +18,7 @@ struct {
 	__type(key, struct fw_endpoint_key);
 	__type(value, struct fw_endpoint_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fw_endpoints_v1 SEC(".maps");
+} fw_endpoints_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -38,13 +38,22 @@ struct {
 } fw_cidrs_v1 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FW_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* 1M preallocated entries would pin ~100 MB */
+	__type(key, struct fw_rule_key);
+	__type(value, struct fw_rule_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fw_rules_v2 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FW_MAX_RULE_RANGES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct fw_rule_key);
 	__type(value, struct fw_rule_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fw_rules_v1 SEC(".maps");
+} fw_ranges_v1 SEC(".maps");
 
 /* ---- written by the agent for the datapath ---- */
 

@@ -7,9 +7,11 @@
  *      identity is WORLD and the class the longest fw_cidrs prefix holding it (0: none).
  *   3. remote identity HOST -> ALLOW, HOST.
  *   4. the endpoint is not isolated in this direction -> ALLOW, NOT_ISOLATED.
- *   5. fw_rules with the full key, in order, each only if the endpoint's rule_kinds for the
- *      direction has the kind: (IDENTITY, identity) unless WORLD; (CIDR, class) unless 0;
- *      (ANY, 0). First hit whose action is ALLOW -> ALLOW, RULE, its rule_id.
+ *   5. rule lookups for each remote kind the endpoint's rule_kinds for the direction has,
+ *      in order: (IDENTITY, identity) unless WORLD; (CIDR, class) unless 0; (ANY, 0). For
+ *      each, the shapes present, most specific first: fw_rules with the exact port,
+ *      fw_ranges (longest match), fw_rules with any port, fw_rules with any
+ *      protocol. First hit whose action is ALLOW -> ALLOW, RULE, its rule_id.
  *   6. otherwise DENY, DEFAULT_DENY.
  *
  * Not here: conntrack (conntrack.h), which runs before step 2 on the hot path. */
@@ -42,11 +44,25 @@ struct fw_policy_query {
 /* Step 1. */
 static __always_inline const struct fw_endpoint_value *fw_endpoint_lookup(const struct fw_addr *addr)
 {
-	return bpf_map_lookup_elem(&fw_endpoints_v1, addr);
+	return bpf_map_lookup_elem(&fw_endpoints_v2, addr);
 }
 
+static __always_inline bool fw__rule_hit(const struct fw_rule_value *rule,
+					 struct fw_policy_result *r)
+{
+	/* Only ALLOW exists today; an action this program does not know never allows. */
+	if (!rule || rule->action != FW_ACTION_ALLOW)
+		return false;
+	r->verdict = FW_VERDICT_ALLOW;
+	r->reason = FW_REASON_RULE;
+	r->rule_id = rule->rule_id;
+	return true;
+}
+
+/* One remote kind: the lookups of step 5 for the shapes in `kinds`. */
 static __always_inline bool fw__rule_lookup(const struct fw_policy_query *q, __u32 ruleset,
-					    __u8 kind, __u32 remote, struct fw_policy_result *r)
+					    __u8 kinds, __u8 kind, __u32 remote,
+					    struct fw_policy_result *r)
 {
 	struct fw_rule_key key = {
 		.prefixlen = FW_RULE_KEY_BITS,
@@ -57,15 +73,22 @@ static __always_inline bool fw__rule_lookup(const struct fw_policy_query *q, __u
 		.protocol = q->protocol,
 		.port = q->port,
 	};
-	const struct fw_rule_value *rule = bpf_map_lookup_elem(&fw_rules_v1, &key);
 
-	/* Only ALLOW exists today; an action this program does not know never allows. */
-	if (!rule || rule->action != FW_ACTION_ALLOW)
-		return false;
-	r->verdict = FW_VERDICT_ALLOW;
-	r->reason = FW_REASON_RULE;
-	r->rule_id = rule->rule_id;
-	return true;
+	if ((kinds & FW_RULES_HAVE_EXACT_PORT) &&
+	    fw__rule_hit(bpf_map_lookup_elem(&fw_rules_v2, &key), r))
+		return true;
+	if ((kinds & FW_RULES_HAVE_PORT_RANGE) &&
+	    fw__rule_hit(bpf_map_lookup_elem(&fw_ranges_v1, &key), r))
+		return true;
+	key.port = 0;
+	key.prefixlen = FW_RULE_BITS_ANY_PORT;
+	if ((kinds & FW_RULES_HAVE_ANY_PORT) &&
+	    fw__rule_hit(bpf_map_lookup_elem(&fw_rules_v2, &key), r))
+		return true;
+	key.protocol = 0;
+	key.prefixlen = FW_RULE_BITS_ANY_PROTOCOL;
+	return (kinds & FW_RULES_HAVE_ANY_PROTOCOL) &&
+	       fw__rule_hit(bpf_map_lookup_elem(&fw_rules_v2, &key), r);
 }
 
 /* Steps 2 to 6 for an endpoint found by step 1. */
@@ -108,12 +131,13 @@ static __always_inline void fw_policy_decide(const struct fw_endpoint_value *ep,
 	/* Step 5. */
 	kinds = ep->rule_kinds[q->direction & 1];
 	if ((kinds & FW_RULES_HAVE_IDENTITY) && r->remote_identity != FW_IDENTITY_WORLD &&
-	    fw__rule_lookup(q, ep->ruleset, FW_REMOTE_IDENTITY, r->remote_identity, r))
+	    fw__rule_lookup(q, ep->ruleset, kinds, FW_REMOTE_IDENTITY, r->remote_identity, r))
 		return;
 	if ((kinds & FW_RULES_HAVE_CIDR) && r->cidr_class != 0 &&
-	    fw__rule_lookup(q, ep->ruleset, FW_REMOTE_CIDR, r->cidr_class, r))
+	    fw__rule_lookup(q, ep->ruleset, kinds, FW_REMOTE_CIDR, r->cidr_class, r))
 		return;
-	if ((kinds & FW_RULES_HAVE_ANY) && fw__rule_lookup(q, ep->ruleset, FW_REMOTE_ANY, 0, r))
+	if ((kinds & FW_RULES_HAVE_ANY) &&
+	    fw__rule_lookup(q, ep->ruleset, kinds, FW_REMOTE_ANY, 0, r))
 		return;
 	/* Step 6. */
 	r->verdict = FW_VERDICT_DENY;

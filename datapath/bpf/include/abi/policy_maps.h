@@ -18,7 +18,7 @@
  * packet. max_entries: a node runs at most a few hundred pods; 4096 leaves room for
  * dual-stack and churn. */
 #define FW_MAX_ENDPOINTS 4096
-#define FW_PIN_ENDPOINTS "fw_endpoints_v1"
+#define FW_PIN_ENDPOINTS "fw_endpoints_v2"
 
 struct fw_endpoint_key {
   struct fw_addr addr;
@@ -32,12 +32,18 @@ enum fw_endpoint_flags {
   FW_EP_LOG_ALLOWED = 1 << 2,      /* emit verdict events for allowed new flows too */
 };
 
-/* fw_endpoint_value.rule_kinds[dir]: which kinds of rule-key remote exist in the ruleset
- * for that direction, so the datapath skips lookups that cannot match. */
+/* fw_endpoint_value.rule_kinds[dir]: which kinds of rule-key remote, and which port shapes
+ * (see fw_rule_shape), exist in the ruleset for that direction, so the datapath makes only
+ * the lookups that can match. A ruleset without a shape bit is never looked up in that
+ * shape: the compiler sets both halves from the same entries. */
 enum fw_rule_kind_mask {
   FW_RULES_HAVE_IDENTITY = 1 << 0,
   FW_RULES_HAVE_CIDR = 1 << 1,
   FW_RULES_HAVE_ANY = 1 << 2,
+  FW_RULES_HAVE_EXACT_PORT = 1 << 3,   /* protocol and one port */
+  FW_RULES_HAVE_PORT_RANGE = 1 << 4,   /* a piece of an endPort range (fw_ranges) */
+  FW_RULES_HAVE_ANY_PORT = 1 << 5,     /* protocol, every port */
+  FW_RULES_HAVE_ANY_PROTOCOL = 1 << 6, /* no ports: every protocol and port */
 };
 
 struct fw_endpoint_value {
@@ -91,17 +97,25 @@ struct fw_cidr_value {
 };
 FW_ABI_SIZE(struct fw_cidr_value, 4);
 
-/* ---- fw_rules: (ruleset, direction, remote, protocol, port) -> allow ------------------
- * LPM trie. The fields are ordered from most to least significant so that wildcards are
- * prefixes: a rule with no ports stops after `remote` (any protocol, ICMP included), a
- * protocol without a port stops after `protocol`, and a port range [port, endPort] is the
- * minimal set of port prefixes covering it. Lookup: the full key with prefixlen
- * FW_RULE_KEY_BITS, once per remote kind present (identity, CIDR class, any).
- * max_entries: 1M entries per node. A rule entry exists per (local ruleset, remote identity,
- * port prefix), so a 100k-pod cluster with 10k policies gives a node ~420k entries
- * (bench/compiler_bench); LPM tries are not preallocated, so the cap costs nothing unused. */
+/* ---- fw_rules, fw_ranges: (ruleset, direction, remote, protocol, port) -> allow --------
+ * The fields are ordered from most to least significant so that wildcards are prefixes: a
+ * rule with no ports stops after `remote` (any protocol, ICMP included), a protocol without
+ * a port stops after `protocol`, and a port range [port, endPort] is the minimal set of
+ * port prefixes covering it. The bits beyond prefixlen are always zero.
+ * fw_rules is a hash holding the three shapes whose prefixlen is fixed (exact port, any
+ * port, any protocol): one exact lookup per shape, whatever the table size — an LPM trie's
+ * lookup grows with its depth. fw_ranges, an LPM trie, holds only the pieces of port
+ * ranges (prefixlen strictly between FW_RULE_BITS_ANY_PORT and FW_RULE_KEY_BITS).
+ * Lookup per remote kind present, most specific first (fw_rule_kind_mask says which
+ * shapes exist): exact port, range (longest match), any port, any protocol.
+ * max_entries: 1M entries per node each. A rule entry exists per (local ruleset, remote
+ * identity, port prefix), so a 100k-pod cluster with 10k policies gives a node ~420k
+ * entries (bench/compiler_bench); neither map is preallocated, so the cap costs nothing
+ * unused. */
 #define FW_MAX_RULES 1048576
-#define FW_PIN_RULES "fw_rules_v1"
+#define FW_MAX_RULE_RANGES 1048576
+#define FW_PIN_RULES "fw_rules_v2"
+#define FW_PIN_RULE_RANGES "fw_ranges_v1"
 
 enum fw_remote_kind {
   FW_REMOTE_IDENTITY = 0, /* remote = identity of the peer pod */
@@ -130,6 +144,16 @@ FW_ABI_OFFSET(struct fw_rule_key, port, 18);
 #define FW_RULE_BITS_ANY_PROTOCOL 96  /* ruleset, direction, kind, pad1, remote */
 #define FW_RULE_BITS_ANY_PORT 112     /* ... protocol, pad2 */
 #define FW_RULE_KEY_BITS 128          /* ... port */
+
+/* The fw_rule_kind_mask shape bit of a rule key's prefixlen; whether the entry lives in
+ * fw_ranges (FW_RULES_HAVE_PORT_RANGE) or fw_rules (the others). */
+static inline __u8 fw_rule_shape(__u32 prefixlen)
+{
+  if (prefixlen == FW_RULE_KEY_BITS) return FW_RULES_HAVE_EXACT_PORT;
+  if (prefixlen == FW_RULE_BITS_ANY_PORT) return FW_RULES_HAVE_ANY_PORT;
+  if (prefixlen == FW_RULE_BITS_ANY_PROTOCOL) return FW_RULES_HAVE_ANY_PROTOCOL;
+  return FW_RULES_HAVE_PORT_RANGE;
+}
 
 enum fw_rule_action {
   FW_ACTION_ALLOW = 1,
