@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${FLATWALL_BUILD_DIR:-build}
 flatwall=$build/agent/cli/flatwall
-examples=examples/policies
+examples=examples/policies/00-shop
 lab=demo
 
 remove_lab() { "$flatwall" lab down --name "$lab" > /dev/null 2>&1 || true; }

@@ -21,7 +21,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string kSourceDir = FLATWALL_SOURCE_DIR;
-const std::string kExamples = kSourceDir + "/examples/policies";
+const std::string kExamples = kSourceDir + "/examples/policies/00-shop";
 const std::string kCluster = kExamples + "/00-cluster.yaml";
 const std::string kInvalid = kSourceDir + "/tests/testdata/cli/invalid-policy.yaml";
 

@@ -1,7 +1,8 @@
 // The BPF programs and the compiler's userspace lookup (policy_lookup.h) agree on every
-// flow of the example cluster: the tables come from the real compiler (examples/policies),
-// are written with DiffImages + MapWriter::Apply, and each flow is probed through the
-// from-pod and to-pod programs with FlowProber and asked of CheckFlow.
+// flow of the example cluster: the tables come from the real compiler
+// (examples/policies/00-shop), are written with DiffImages + MapWriter::Apply, and each
+// flow is probed through the from-pod and to-pod programs with FlowProber and asked of
+// CheckFlow.
 #include <netinet/in.h>
 
 #include <filesystem>
@@ -25,9 +26,13 @@ namespace {
 
 compiler::ClusterState ExampleCluster() {
   compiler::ClusterState state;
-  const std::filesystem::path dir = std::filesystem::path(FLATWALL_SOURCE_DIR) / "examples/policies";
+  const std::filesystem::path dir =
+      std::filesystem::path(FLATWALL_SOURCE_DIR) / "examples/policies/00-shop";
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    // expected.txt beside the manifests is the example's reachability, not a manifest.
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
   std::sort(files.begin(), files.end());
   for (const std::filesystem::path& file : files) {
     std::ifstream in(file);
