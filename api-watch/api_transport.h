@@ -41,9 +41,15 @@ class ApiTransport {
   // anywhere) and returns the status with an empty body once the body has ended
   // normally. For any other status, `on_bytes` is not called and the body is returned.
   // Errors as for Get; when the connection breaks mid-body, the bytes delivered so far
-  // stay delivered.
+  // stay delivered. Both return Cancelled after Cancel().
   virtual absl::StatusOr<ApiResponse> Watch(const std::string& path, const QueryParams& query,
                                             const ByteSink& on_bytes) = 0;
+
+  // Makes requests in flight return Cancelled promptly (well under a second), and every
+  // later request return Cancelled at once; for stopping a watcher blocked in a silent
+  // watch. Callable from any thread; cannot be undone. The default does nothing, which
+  // suits only transports whose requests never block (scripted test fakes).
+  virtual void Cancel() {}
 };
 
 }  // namespace flatwall::apiwatch

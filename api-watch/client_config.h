@@ -40,12 +40,16 @@ struct InClusterPaths {
 // a cluster); NotFound/PermissionDenied naming the file that cannot be read.
 absl::StatusOr<ClientConfig> LoadInClusterConfig(const InClusterPaths& paths = {});
 
-// From kubeconfig `path` (empty: $KUBECONFIG's first file, else ~/.kube/config), context
-// `context` (empty: current-context): server, certificate-authority(-data),
+// From kubeconfig `path` (empty: $KUBECONFIG's first file — the others of a colon-separated
+// list are ignored, not merged as kubectl would — else ~/.kube/config; a leading ~/ is
+// $HOME), context `context` (empty: current-context): server, certificate-authority(-data),
 // client-certificate(-data), client-key(-data), token, tokenFile, insecure-skip-tls-verify.
-// Relative file paths are resolved against the kubeconfig's directory. InvalidArgument
-// naming the file, line and field for a malformed file or a missing context/cluster/user;
-// Unimplemented for auth it cannot do (exec or auth-provider plugins), naming the user.
+// Inline *-data wins over the file; files are read now, relative paths resolved against
+// the kubeconfig's directory; a tokenFile is kept as a file (re-read as it changes).
+// InvalidArgument naming the file, line and field for a malformed file or a missing
+// context/cluster/user/server; NotFound/PermissionDenied naming a file that cannot be read;
+// Unimplemented for auth it cannot do (exec or auth-provider plugins, username/password),
+// naming the user.
 absl::StatusOr<ClientConfig> LoadKubeconfig(const std::string& path, const std::string& context);
 
 }  // namespace flatwall::apiwatch

@@ -70,11 +70,18 @@ absl::Duration ResourceWatcher::Backoff() {
 }
 
 absl::Status ResourceWatcher::HttpError(const char* verb, int status, std::string_view body) const {
-  std::string message = absl::StrCat(verb, " ", ResourceName(kind_), " (", PathOf(kind_),
-                                     "): HTTP ", status, ": ", StatusMessageOf(body));
+  std::string request = absl::StrCat(verb, " ", ResourceName(kind_), " (", PathOf(kind_), ")");
+  if (status == 401 || status == 403) {
+    // The server's message names the user only for 403, and then as the server sees it.
+    std::string as = options_.identity.empty() ? "" : absl::StrCat(" as ", options_.identity);
+    std::string message =
+        absl::StrCat(request, ": HTTP ", status, status == 401 ? " Unauthorized" : " Forbidden",
+                     as, ": ", StatusMessageOf(body));
+    return status == 401 ? absl::UnauthenticatedError(message)
+                         : absl::PermissionDeniedError(message);
+  }
+  std::string message = absl::StrCat(request, ": HTTP ", status, ": ", StatusMessageOf(body));
   if (status == 410) return absl::AbortedError(message);
-  if (status == 401) return absl::UnauthenticatedError(message);
-  if (status == 403) return absl::PermissionDeniedError(message);
   if (status == 429 || status >= 500) return absl::UnavailableError(message);
   return absl::FailedPreconditionError(message);
 }

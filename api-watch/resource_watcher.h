@@ -18,7 +18,8 @@
 //    backoff with jitter, capped; a watch that delivered events before breaking restarts
 //    the backoff.
 // 6. 401/403: reported (status Unauthenticated/PermissionDenied naming the verb, the
-//    resource and the server's message, which names the identity) and retried slowly.
+//    resource, the identity the agent used and the server's message: "list pods
+//    (/api/v1/pods): HTTP 403 Forbidden as <identity>: <message>") and retried slowly.
 // Malformed lines and objects are skipped, counted and passed to the problem sink; they
 // never stop the watch.
 //
@@ -59,6 +60,9 @@ struct ResourceWatcherOptions {
   std::function<double()> random;
   // Told about each skipped line, object or list item (for the log). May be empty.
   std::function<void(const absl::Status&)> on_problem;
+  // Who the requests are made as (ClientConfig::identity), named in 401/403 messages so
+  // that the log says which credentials to fix. May be empty.
+  std::string identity;
 };
 
 struct WatcherCounters {
@@ -89,7 +93,8 @@ class ResourceWatcher {
   absl::Duration Step();
 
   // Calls Step and `sleep`(its delay) until `stopped` returns true (checked before each
-  // step). A watch in progress is not interrupted: stopping waits for it to end.
+  // step). A watch in progress is not interrupted by `stopped`: to stop at once, also
+  // Cancel() the transport, which ends the step with Cancelled.
   void Run(const std::function<bool()>& stopped, const std::function<void(absl::Duration)>& sleep);
 
   // OK after a successful step; otherwise why the last one failed: Unavailable

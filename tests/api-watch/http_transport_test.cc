@@ -1,12 +1,18 @@
 // HttpTransport, and ResourceWatcher over it, against a test API server on 127.0.0.1 that
 // speaks the wire protocol: paginated lists, chunked watch streams split anywhere, and a
-// watch connection dropped mid-stream.
+// watch connection dropped mid-stream; the bearer token (fixed and rotated) and Cancel.
+// HTTPS: https_transport_test.cc.
 #include "api-watch/http_transport.h"
+
+#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -69,7 +75,7 @@ std::string Event(const std::string& type, const std::string& object) {
 
 std::unique_ptr<HttpTransport> Connect(const std::string& url) {
   absl::StatusOr<std::unique_ptr<HttpTransport>> transport = HttpTransport::Create(
-      url, {.request_timeout = absl::Seconds(5), .watch_timeout = absl::Seconds(10)});
+      {.server = url}, {.request_timeout = absl::Seconds(5), .watch_timeout = absl::Seconds(10)});
   EXPECT_THAT(transport, flatwall::testing::IsOk());
   return transport.ok() ? std::move(*transport) : nullptr;
 }
@@ -125,7 +131,7 @@ TEST(HttpTransportTest, WatchTimeoutCountsSilenceNotTheLengthOfTheStream) {
     connection.Write(kLastChunk);
   });
   absl::StatusOr<std::unique_ptr<HttpTransport>> transport = HttpTransport::Create(
-      server.url(), {.request_timeout = absl::Seconds(1), .watch_timeout = absl::Seconds(1)});
+      {.server = server.url()}, {.request_timeout = absl::Seconds(1), .watch_timeout = absl::Seconds(1)});
   FW_ASSERT_OK(transport);
   std::string received;
   absl::StatusOr<ApiResponse> response =
@@ -144,7 +150,7 @@ TEST(HttpTransportTest, SilentWatchTimesOut) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   });
   absl::StatusOr<std::unique_ptr<HttpTransport>> transport = HttpTransport::Create(
-      server.url(),
+      {.server = server.url()},
       {.request_timeout = absl::Seconds(1), .watch_timeout = absl::Milliseconds(500)});
   FW_ASSERT_OK(transport);
   std::string received;
@@ -180,15 +186,116 @@ TEST(HttpTransportTest, RefusedConnectionIsUnavailable) {
   std::unique_ptr<HttpTransport> transport = Connect(url);
   ASSERT_NE(transport, nullptr);
   EXPECT_THAT(transport->Get("/api/v1/pods", {}),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("GET /api/v1/pods")));
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("GET " + url + "/api/v1/pods")));
 }
 
 TEST(HttpTransportTest, RejectsUrlsItCannotServe) {
-  for (const char* url : {"", "not a url", "https://10.0.0.1:6443", "http://"}) {
+  for (const char* url : {"", "not a url", "ftp://10.0.0.1:6443", "http://"}) {
     SCOPED_TRACE(url);
-    EXPECT_THAT(HttpTransport::Create(url),
+    EXPECT_THAT(HttpTransport::Create({.server = url}),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("URL")));
   }
+}
+
+TEST(HttpTransportTest, BearerTokenIsSentWithListsAndWatches) {
+  TestApiServer server([](const TestRequest&, TestConnection& connection) {
+    WriteResponse(connection, 200, "{}");
+  });
+  absl::StatusOr<std::unique_ptr<HttpTransport>> transport =
+      HttpTransport::Create({.server = server.url(), .bearer_token = "s3cret"});
+  FW_ASSERT_OK(transport);
+  FW_ASSERT_OK((*transport)->Get("/api/v1/pods", {}));
+  FW_ASSERT_OK((*transport)->Watch("/api/v1/pods", {}, [](std::string_view) {}));
+  std::vector<TestRequest> requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  for (const TestRequest& request : requests) {
+    EXPECT_EQ(request.headers.at("authorization"), "Bearer s3cret");
+  }
+}
+
+TEST(HttpTransportTest, TokenFileRotatedByRenameIsSentFromTheNextRequestOn) {
+  char directory[] = "/tmp/flatwall-token-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  std::string path = absl::StrCat(directory, "/token");
+  std::ofstream(path) << "first\n";
+  TestApiServer server([](const TestRequest&, TestConnection& connection) {
+    WriteResponse(connection, 200, "{}");
+  });
+  absl::StatusOr<std::unique_ptr<HttpTransport>> transport =
+      HttpTransport::Create({.server = server.url(), .bearer_token_file = path});
+  FW_ASSERT_OK(transport);
+  FW_EXPECT_OK((*transport)->Get("/api/v1/pods", {}));
+  std::ofstream(path + ".new") << "second\n";
+  EXPECT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
+  FW_EXPECT_OK((*transport)->Get("/api/v1/pods", {}));
+  std::filesystem::remove_all(directory);
+  std::vector<TestRequest> requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].headers["authorization"], "Bearer first");
+  EXPECT_EQ(requests[1].headers["authorization"], "Bearer second");
+}
+
+TEST(HttpTransportTest, RejectsATokenTogetherWithATokenFile) {
+  EXPECT_THAT(HttpTransport::Create({.server = "http://127.0.0.1:1",
+                                     .bearer_token = "a",
+                                     .bearer_token_file = "/dev/null"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("both")));
+}
+
+// A watch on a stream that stays silent would block its thread until the watch timeout;
+// Cancel from another thread ends it at once, and nothing starts afterwards.
+TEST(HttpTransportTest, CancelEndsASilentWatchPromptlyAndFailsLaterRequestsAtOnce) {
+  Latch watch_started;
+  TestApiServer server([&](const TestRequest& request, TestConnection& connection) {
+    if (request.query.contains("watch")) {
+      WriteChunkedHeader(connection);
+      connection.Write(Chunk(Event("ADDED", Pod("a", "1"))));
+      watch_started.Open();
+    }
+    // Silence until the server stops.
+    while (!connection.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  });
+  std::unique_ptr<HttpTransport> transport = Connect(server.url());
+  ASSERT_NE(transport, nullptr);
+  std::atomic<bool> watch_done = false;
+  absl::StatusOr<ApiResponse> watch_result;
+  std::thread watcher([&] {
+    watch_result = transport->Watch("/api/v1/pods", {{"watch", "1"}}, [](std::string_view) {});
+    watch_done = true;
+  });
+  ASSERT_TRUE(watch_started.WaitOpen());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(watch_done);
+  absl::Time cancelled_at = absl::Now();
+  transport->Cancel();
+  watcher.join();
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(1));
+  EXPECT_THAT(watch_result, StatusIs(absl::StatusCode::kCancelled, HasSubstr("/api/v1/pods")));
+
+  size_t requests_before = server.targets().size();
+  EXPECT_THAT(transport->Get("/api/v1/pods", {}),
+              StatusIs(absl::StatusCode::kCancelled, ::testing::_));
+  EXPECT_THAT(transport->Watch("/api/v1/pods", {}, [](std::string_view) {}),
+              StatusIs(absl::StatusCode::kCancelled, ::testing::_));
+  EXPECT_EQ(server.targets().size(), requests_before);
+}
+
+TEST(HttpTransportTest, CancelEndsAGetWaitingForItsAnswer) {
+  Latch request_arrived;
+  TestApiServer server([&](const TestRequest&, TestConnection& connection) {
+    request_arrived.Open();
+    while (!connection.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  });
+  std::unique_ptr<HttpTransport> transport = Connect(server.url());
+  ASSERT_NE(transport, nullptr);
+  absl::StatusOr<ApiResponse> result;
+  std::thread getter([&] { result = transport->Get("/api/v1/pods", {}); });
+  ASSERT_TRUE(request_arrived.WaitOpen());
+  absl::Time cancelled_at = absl::Now();
+  transport->Cancel();
+  getter.join();
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(1));
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kCancelled, ::testing::_));
 }
 
 // The whole client against the test server: a paginated list, a watch cut mid-stream,

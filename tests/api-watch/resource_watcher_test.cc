@@ -280,6 +280,7 @@ TEST_F(ResourceWatcherTest, JitterSpreadsDelaysAroundTheBackoff) {
 
 TEST_F(ResourceWatcherTest, AuthFailuresAreReportedClearlyAndRetriedSlowly) {
   options_.backoff.auth_retry = absl::Seconds(60);
+  options_.identity = "kubeconfig /etc/flatwall/kubeconfig context n1 user system:node:n1";
   transport_.Add(Status(
       403,
       R"(pods is forbidden: User \"system:serviceaccount:kube-system:flatwall\" cannot list resource \"pods\" in API group \"\" at the cluster scope)"));
@@ -287,11 +288,16 @@ TEST_F(ResourceWatcherTest, AuthFailuresAreReportedClearlyAndRetriedSlowly) {
   EXPECT_EQ(watcher().Step(), absl::Seconds(60));
   EXPECT_THAT(watcher().last_status(),
               StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("list pods (/api/v1/pods): HTTP 403: pods is forbidden: User "
+                       HasSubstr("list pods (/api/v1/pods): HTTP 403 Forbidden as kubeconfig "
+                                 "/etc/flatwall/kubeconfig context n1 user system:node:n1: pods "
+                                 "is forbidden: User "
                                  "\"system:serviceaccount:kube-system:flatwall\" cannot list")));
   EXPECT_EQ(watcher().Step(), absl::Seconds(60));
   EXPECT_THAT(watcher().last_status(),
-              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("HTTP 401: Unauthorized")));
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       HasSubstr("list pods (/api/v1/pods): HTTP 401 Unauthorized as kubeconfig "
+                                 "/etc/flatwall/kubeconfig context n1 user system:node:n1: "
+                                 "Unauthorized")));
   EXPECT_FALSE(watcher().synced());
 }
 

@@ -3,8 +3,13 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,11 +73,15 @@ TestRequest ParseRequest(const std::string& head) {
 
 class TestApiServer::SocketConnection : public TestConnection {
  public:
-  SocketConnection(int fd, const std::atomic<bool>& stop) : fd_(fd), stop_(stop) {}
+  // `ssl`: the connection's TLS session (null for plain HTTP), owned by the caller.
+  SocketConnection(int fd, SSL* ssl, const std::atomic<bool>& stop)
+      : fd_(fd), ssl_(ssl), stop_(stop) {}
   bool Write(std::string_view bytes) override {
     while (!bytes.empty()) {
       if (stop_) return false;
-      ssize_t written = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      ssize_t written =
+          ssl_ != nullptr ? SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()))
+                          : send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
       if (written <= 0) return false;
       bytes.remove_prefix(static_cast<size_t>(written));
     }
@@ -80,8 +89,20 @@ class TestApiServer::SocketConnection : public TestConnection {
   }
   bool stopping() const override { return stop_; }
 
+  // Whether Read would find data within 50 ms (decrypted data already buffered counts).
+  bool Readable() {
+    if (ssl_ != nullptr && SSL_pending(ssl_) > 0) return true;
+    pollfd poll_fd{fd_, POLLIN, 0};
+    return poll(&poll_fd, 1, 50) > 0;
+  }
+  ssize_t Read(char* buffer, size_t size) {
+    if (ssl_ != nullptr) return SSL_read(ssl_, buffer, static_cast<int>(size));
+    return recv(fd_, buffer, size, 0);
+  }
+
  private:
   int fd_;
+  SSL* ssl_;
   const std::atomic<bool>& stop_;
 };
 
@@ -115,10 +136,71 @@ int ListenIn(const std::string& netns, const std::string& address_text) {
   return listen_fd;
 }
 
+std::vector<X509*> ReadCertificates(const std::string& pem) {
+  std::vector<X509*> certificates;
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  while (X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    certificates.push_back(certificate);
+  }
+  ERR_clear_error();
+  BIO_free(bio);
+  return certificates;
+}
+
+// A server context for `tls`, or null (with a gtest failure).
+SSL_CTX* NewServerContext(const TestTlsOptions& tls) {
+  SSL_CTX* context = SSL_CTX_new(TLS_server_method());
+  std::vector<X509*> chain = ReadCertificates(tls.certificate);
+  BIO* bio = BIO_new_mem_buf(tls.key.data(), static_cast<int>(tls.key.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  bool ok = !chain.empty() && key != nullptr && SSL_CTX_use_certificate(context, chain[0]) == 1 &&
+            SSL_CTX_use_PrivateKey(context, key) == 1 && SSL_CTX_check_private_key(context) == 1;
+  for (size_t i = 1; ok && i < chain.size(); ++i) SSL_CTX_add1_chain_cert(context, chain[i]);
+  for (X509* certificate : chain) X509_free(certificate);
+  EVP_PKEY_free(key);
+  if (ok && !tls.client_ca.empty()) {
+    std::vector<X509*> authorities = ReadCertificates(tls.client_ca);
+    ok = !authorities.empty();
+    X509_STORE* store = SSL_CTX_get_cert_store(context);
+    for (X509* authority : authorities) {
+      X509_STORE_add_cert(store, authority);
+      SSL_CTX_add_client_CA(context, authority);
+      X509_free(authority);
+    }
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  ERR_clear_error();
+  if (!ok) {
+    ADD_FAILURE() << "unusable TLS certificate, key or client CA for the test API server";
+    SSL_CTX_free(context);
+    return nullptr;
+  }
+  return context;
+}
+
+std::string PeerSubject(SSL* ssl) {
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  if (peer == nullptr) return "";
+  BIO* bio = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(bio, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  std::string subject(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  X509_free(peer);
+  return subject;
+}
+
 }  // namespace
 
 TestApiServer::TestApiServer(Handler handler, TestApiServerOptions options)
     : handler_(std::move(handler)), address_(options.address) {
+  if (options.tls.has_value()) {
+    signal(SIGPIPE, SIG_IGN);
+    tls_context_ = NewServerContext(*options.tls);
+    if (tls_context_ == nullptr) return;
+  }
   listen_fd_ = ListenIn(options.netns, options.address);
   sockaddr_in address{};
   socklen_t length = sizeof(address);
@@ -144,9 +226,12 @@ TestApiServer::~TestApiServer() {
   }
   for (std::thread& thread : threads) thread.join();
   if (listen_fd_ >= 0) close(listen_fd_);
+  SSL_CTX_free(tls_context_);
 }
 
-std::string TestApiServer::url() const { return absl::StrCat("http://", address_, ":", port_); }
+std::string TestApiServer::url() const {
+  return absl::StrCat(tls_context_ != nullptr ? "https://" : "http://", address_, ":", port_);
+}
 
 std::vector<std::string> TestApiServer::targets() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -173,23 +258,48 @@ void TestApiServer::AcceptLoop() {
 }
 
 void TestApiServer::Serve(int fd) {
+  SSL* ssl = nullptr;
+  std::string client_subject;
+  bool ready = true;
+  if (tls_context_ != nullptr) {
+    ssl = SSL_new(tls_context_);
+    SSL_set_fd(ssl, fd);
+    // Blocks; the destructor's shutdown() of the socket ends a handshake that hangs.
+    ready = SSL_accept(ssl) == 1;
+    if (ready) client_subject = PeerSubject(ssl);
+    ERR_clear_error();
+    if (!ready) {
+      // Let the alert OpenSSL just sent reach the client: closing with the client's
+      // request unread would reset the connection and could discard it.
+      shutdown(fd, SHUT_WR);
+      char discard[4096];
+      for (int i = 0; i < 20 && !stop_; ++i) {
+        pollfd poll_fd{fd, POLLIN, 0};
+        if (poll(&poll_fd, 1, 50) > 0 && recv(fd, discard, sizeof(discard), 0) <= 0) break;
+      }
+    }
+  }
+  SocketConnection connection(fd, ssl, stop_);
   std::string head;
   char buffer[4096];
-  while (!absl::StrContains(head, "\r\n\r\n") && !stop_) {
-    pollfd poll_fd{fd, POLLIN, 0};
-    if (poll(&poll_fd, 1, 50) <= 0) continue;
-    ssize_t got = recv(fd, buffer, sizeof(buffer), 0);
+  while (ready && !absl::StrContains(head, "\r\n\r\n") && !stop_) {
+    if (!connection.Readable()) continue;
+    ssize_t got = connection.Read(buffer, sizeof(buffer));
     if (got <= 0) break;
     head.append(buffer, static_cast<size_t>(got));
   }
   if (absl::StrContains(head, "\r\n\r\n")) {
     TestRequest request = ParseRequest(head.substr(0, head.find("\r\n\r\n")));
+    request.client_certificate_subject = std::move(client_subject);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       requests_.push_back(request);
     }
-    SocketConnection connection(fd, stop_);
     handler_(request, connection);
+  }
+  if (ssl != nullptr) {
+    if (ready && !stop_) SSL_shutdown(ssl);
+    SSL_free(ssl);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   open_fds_.erase(std::find(open_fds_.begin(), open_fds_.end(), fd));

@@ -2,7 +2,8 @@
 // so a test (or the stateful fake API in fake_kube_api.h) can answer any way the real API
 // server might — chunked watch streams cut anywhere, dropped connections, garbage, silence.
 // One thread per connection, one request per connection (responses say Connection: close),
-// so several watches can stream at once.
+// so several watches can stream at once. With TestTlsOptions it speaks HTTPS (OpenSSL on
+// each connection's socket), optionally requiring client certificates.
 //
 // Not here: what the Kubernetes API answers (fake_kube_api.h).
 #ifndef FLATWALL_TESTS_API_WATCH_TESTING_TEST_API_SERVER_H_
@@ -12,10 +13,13 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+struct ssl_ctx_st;
 
 namespace flatwall::apiwatch::testing {
 
@@ -25,6 +29,8 @@ struct TestRequest {
   std::string path;    // target up to '?'
   std::map<std::string, std::string> query;    // unescaped
   std::map<std::string, std::string> headers;  // names lower-cased
+  // Over TLS with a client certificate: its subject, RFC 2253 ("O=flatwall,CN=system:node:n1").
+  std::string client_certificate_subject;
 };
 
 // One client connection. Writes fail (return false) once the client has gone or the server
@@ -37,19 +43,31 @@ class TestConnection {
   virtual bool stopping() const = 0;
 };
 
+struct TestTlsOptions {
+  std::string certificate;  // PEM: the server's certificate (then any intermediates)
+  std::string key;          // PEM
+  // PEM CA certificates. Non-empty: every client must present a certificate they issued
+  // (handshakes without one fail).
+  std::string client_ca;
+};
+
 struct TestApiServerOptions {
   // Where to listen: an IPv4 address (port ephemeral) inside network namespace `netns`
   // (a name under /run/netns; empty: the test's own namespace), so that agents in lab
   // namespaces can reach the server.
   std::string address = "127.0.0.1";
   std::string netns;
+  // Set: HTTPS (url() says https). SIGPIPE is ignored from then on in the test process,
+  // since OpenSSL writes with write(2) to sockets the client may have closed.
+  std::optional<TestTlsOptions> tls;
 };
 
 class TestApiServer {
  public:
   using Handler = std::function<void(const TestRequest& request, TestConnection& connection)>;
 
-  // Listens as `options` say; adds a gtest failure when it cannot.
+  // Listens as `options` say; adds a gtest failure when it cannot (or when the TLS
+  // certificate or key is unusable).
   explicit TestApiServer(Handler handler, TestApiServerOptions options = {});
   // Stops accepting, makes every connection's writes fail and joins its thread.
   ~TestApiServer();
@@ -68,6 +86,7 @@ class TestApiServer {
   void Serve(int fd);
 
   Handler handler_;
+  ssl_ctx_st* tls_context_ = nullptr;  // SSL_CTX; null for plain HTTP
   std::string address_;
   int listen_fd_ = -1;
   int port_ = 0;
