@@ -65,6 +65,15 @@ absl::StatusOr<std::unique_ptr<DirectorySource>> DirectorySource::Open(const std
 DirectorySource::DirectorySource(std::string root, std::unique_ptr<TreeWatcher> watcher)
     : root_(std::move(root)), watcher_(std::move(watcher)) {}
 
+std::vector<std::string> DirectorySource::Problems() const {
+  std::vector<std::string> problems;
+  for (const SourceFileError& error : errors_) {
+    problems.push_back(
+        absl::StrCat(error.message, " (the objects this file held before stay enforced)"));
+  }
+  return problems;
+}
+
 absl::StatusOr<std::vector<compiler::ClusterEvent>> DirectorySource::Sync() {
   absl::StatusOr<TreeChanges> changes = watcher_->ReadChanges();
   if (!changes.ok()) return changes.status();

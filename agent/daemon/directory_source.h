@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/daemon/cluster_source.h"
 #include "agent/daemon/object_ledger.h"
 #include "agent/daemon/tree_watcher.h"
 #include "policy-compiler/cluster_state.h"
@@ -42,8 +43,10 @@ struct SourceFileError {
 // is 3 MiB; this leaves room for big Lists while bounding the agent's memory).
 inline constexpr int64_t kMaxManifestFileBytes = 16 << 20;
 
-// Not thread-safe: one thread calls Sync, typically when fd() polls readable.
-class DirectorySource {
+// Not thread-safe: one thread calls Sync, typically when fd() polls readable. As a
+// ClusterSource it is always complete and healthy: a bad file is a problem (logged and
+// counted), not a reason to be unready, since what it held before stays enforced.
+class DirectorySource : public ClusterSource {
  public:
   // Starts watching `root` (made absolute; symlinks to it followed). Nothing is read yet.
   // NotFound when root does not exist or is not a directory; ResourceExhausted when the
@@ -51,7 +54,7 @@ class DirectorySource {
   static absl::StatusOr<std::unique_ptr<DirectorySource>> Open(const std::string& root);
 
   // The inotify descriptor: readable when something under the root changed.
-  int fd() const { return watcher_->fd(); }
+  int fd() const override { return watcher_->fd(); }
 
   // Drains pending notifications, re-reads what changed (everything on the first call)
   // and returns the events that turn the state reported by earlier calls into the
@@ -69,16 +72,22 @@ class DirectorySource {
   // - When the root itself is removed or renamed, the objects stay as they are, errors()
   //   says so, and everything is re-read when it is a directory again.
   // Internal only when the inotify descriptor cannot be read; the state is unchanged then.
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> Sync();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> Sync() override;
 
   // The problems as of the last Sync, sorted by file; a file with several problems has
   // several entries.
   const std::vector<SourceFileError>& errors() const { return errors_; }
 
   // Failed reads and decodes so far, counting each attempt (a metric counter).
-  uint64_t failed_reads() const { return failed_reads_; }
+  uint64_t failed_reads() const override { return failed_reads_; }
 
   const std::string& root() const { return root_; }
+
+  bool complete() const override { return true; }
+  absl::Status Health() const override { return absl::OkStatus(); }
+  // errors(), each saying that the objects the file held before stay enforced.
+  std::vector<std::string> Problems() const override;
+  std::string Describe() const override { return "dir:" + root_; }
 
  private:
   struct FileIdentity {

@@ -40,10 +40,15 @@ bool Ready(const std::string& netns, uint16_t port) {
 }  // namespace
 
 std::vector<std::string> AgentArguments(const AgentConfig& config) {
-  return {
+  std::vector<std::string> args = {
       "--node-name",  config.node_name,  "--source",      absl::StrCat("dir:", config.manifest_dir),
       "--bpffs-root", config.bpffs_root, "--verdict-log", config.verdict_log,
       "--listen",     config.listen};
+  if (!config.kubeconfig.empty()) {
+    args[3] = "kubernetes";
+    args.insert(args.end(), {"--kubeconfig", config.kubeconfig});
+  }
+  return args;
 }
 
 absl::StatusOr<std::string> DefaultAgentPath(const std::string& flatwall_binary) {
@@ -60,7 +65,7 @@ absl::StatusOr<std::string> DefaultAgentPath(const std::string& flatwall_binary)
 AgentConfig AgentLauncher::ConfigFor(const NodePlan& node) const {
   return {node.name, names_.NodeManifestDir(node.name), names_.BpffsRoot(node.name),
           absl::StrCat(names_.NodeDir(node.name), "/verdicts.jsonl"),
-          absl::StrCat("127.0.0.1:", kAgentListenPort)};
+          absl::StrCat("127.0.0.1:", kAgentListenPort), kubeconfig_};
 }
 
 std::string AgentLauncher::PidFile(const NodePlan& node) const {

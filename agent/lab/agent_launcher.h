@@ -32,6 +32,10 @@ struct AgentConfig {
   std::string bpffs_root;    // /sys/fs/bpf/flatwall-lab-<lab>-node-1
   std::string verdict_log;   // /run/flatwall-lab/<lab>/nodes/node-1/verdicts.jsonl
   std::string listen;        // "127.0.0.1:9464"
+  // Non-empty: the agent reads the cluster from a Kubernetes API server (`--source
+  // kubernetes --kubeconfig FILE`, e.g. a test's fake API in the fabric namespace) instead
+  // of manifest_dir.
+  std::string kubeconfig;
 };
 
 // The agent's arguments after the program name. The one place that knows the agent's
@@ -45,8 +49,11 @@ absl::StatusOr<std::string> DefaultAgentPath(const std::string& flatwall_binary)
 
 class AgentLauncher {
  public:
-  AgentLauncher(LabNames names, std::string agent_binary)
-      : names_(std::move(names)), agent_binary_(std::move(agent_binary)) {}
+  // `kubeconfig`: see AgentConfig::kubeconfig. WaitUntilSynced needs the directory source.
+  AgentLauncher(LabNames names, std::string agent_binary, std::string kubeconfig = "")
+      : names_(std::move(names)),
+        agent_binary_(std::move(agent_binary)),
+        kubeconfig_(std::move(kubeconfig)) {}
 
   AgentConfig ConfigFor(const NodePlan& node) const;
 
@@ -75,6 +82,7 @@ class AgentLauncher {
 
   LabNames names_;
   std::string agent_binary_;
+  std::string kubeconfig_;
 };
 
 }  // namespace flatwall::lab

@@ -113,12 +113,62 @@ TEST(AgentConfigTest, MissingSourceIsAnError) {
                                         HasSubstr("source is missing")));
 }
 
+TEST(AgentConfigTest, KubernetesSourceTakesKubeconfigAndContext) {
+  FakeEnvironment env(std::map<std::string, std::string>{{"NODE_NAME", "n"}});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      {"--source", "kubernetes", "--kubeconfig", "/etc/k/config", "--context", "dev"},
+      env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->source.kind, SourceConfig::kKubernetes);
+  EXPECT_EQ(config->source.kubeconfig, "/etc/k/config");
+  EXPECT_EQ(config->source.context, "dev");
+}
+
+TEST(AgentConfigTest, KubeconfigAndContextComeFromTheirVariables) {
+  FakeEnvironment env({{"NODE_NAME", "n"},
+                       {"FLATWALL_SOURCE", "kubernetes"},
+                       {"KUBECONFIG", "/a/config:/b/config"},
+                       {"FLATWALL_KUBE_CONTEXT", "prod"}});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig({}, env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->source.kubeconfig, "/a/config");  // the first file of the list
+  EXPECT_EQ(config->source.context, "prod");
+}
+
+TEST(AgentConfigTest, InsideAClusterTheSourceDefaultsToKubernetes) {
+  FakeEnvironment env({{"NODE_NAME", "n"}, {"KUBERNETES_SERVICE_HOST", "10.100.0.1"}});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig({}, env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->source.kind, SourceConfig::kKubernetes);
+  EXPECT_EQ(config->source.kubeconfig, "");
+
+  // An explicit source wins.
+  config = ParseAgentConfig({"--source", "dir:/m"}, env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->source.kind, SourceConfig::kDirectory);
+}
+
+TEST(AgentConfigTest, KubeconfigFlagsWithADirectorySourceAreErrorsButTheVariableIsIgnored) {
+  FakeEnvironment env({{"NODE_NAME", "n"}, {"KUBECONFIG", "/root/.kube/config"}});
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig({"--source", "dir:/m"}, env.Getter());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->source.kubeconfig, "");
+
+  for (const char* flag : {"--kubeconfig", "--context"}) {
+    SCOPED_TRACE(flag);
+    config = ParseAgentConfig({"--source", "dir:/m", flag, "x"}, env.Getter());
+    EXPECT_THAT(config, testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                          HasSubstr("only with --source kubernetes")));
+  }
+}
+
 TEST(AgentConfigTest, UsageListsEveryFlagWithItsVariable) {
   std::string usage = AgentUsage();
   for (const char* text : {"--node-name (NODE_NAME", "--source (FLATWALL_SOURCE",
                            "--bpffs-root (FLATWALL_BPFFS_ROOT", "--verdict-log (FLATWALL_VERDICT_LOG",
                            "--listen (FLATWALL_LISTEN", "--log-level (FLATWALL_LOG_LEVEL",
-                           "--uplink (FLATWALL_UPLINK", "--uninstall"}) {
+                           "--uplink (FLATWALL_UPLINK", "--kubeconfig (KUBECONFIG",
+                           "--context (FLATWALL_KUBE_CONTEXT", "--uninstall"}) {
     EXPECT_THAT(usage, HasSubstr(text));
   }
 }

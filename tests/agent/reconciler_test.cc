@@ -373,7 +373,7 @@ TEST_F(ReconcilerTest, FullMapKeepsWhatWasEnforcedAndResyncSucceedsOnceTheStateF
   FW_ASSERT_OK(Initialize(reconciler, state));
   const compiler::MapImage enforced = Pinned();
 
-  // More local pods than fw_endpoints_v1 holds, in a namespace no policy mentions, so
+  // More local pods than fw_endpoints_v2 holds, in a namespace no policy mentions, so
   // the entries already enforced keep their values in the new state.
   std::vector<ClusterEvent> flood;
   std::vector<ClusterEvent> ebb;

@@ -4,10 +4,13 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <iterator>
+#include <optional>
 #include <string>
 
 #include "abi/datapath_maps.h"
 #include "abi/verdict.h"
+#include "agent/verdict_names.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -85,17 +88,17 @@ TEST(VerdictLogTest, AllowByRuleNamesThePolicyRuleAndBothPods) {
   event.rule_id = kRuleAllowB;
 
   EXPECT_EQ(VerdictEventToJson(event, snapshot, kOffset), json::parse(R"({
-    "schema": 1, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
+    "schema": 2, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
     "verdict": "allow", "reason": "RULE", "direction": "ingress", "hook": "to-pod",
     "protocol": "TCP",
     "src": {"ip": "10.10.2.7", "port": 40000, "kind": "pod", "namespace": "y", "name": "b",
-            "node": "node-2", "labels": {"pod": "b"}},
+            "uid": "uid-b", "node": "node-2", "labels": {"pod": "b"}},
     "dst": {"ip": "10.10.1.5", "port": 80, "kind": "pod", "namespace": "x", "name": "a",
-            "node": "node-1", "labels": {"pod": "a"}},
-    "policy": {"rule_id": 7, "namespace": "x", "name": "allow-b", "direction": "ingress",
-               "index": 0},
+            "uid": "uid-a", "node": "node-1", "labels": {"pod": "a"}},
+    "policy": {"rule_id": 7, "namespace": "x", "name": "allow-b", "uid": "uid-p",
+               "generation": 1, "direction": "ingress", "index": 0},
     "identities": {"local": 300, "remote": 301},
-    "bytes": 74, "ifindex": 12, "suppressed": 0
+    "packets": 1, "bytes": 74, "ifindex": 12
   })"));
 }
 
@@ -115,8 +118,140 @@ TEST(VerdictLogTest, DefaultDenyListsThePoliciesIsolatingThePod) {
   EXPECT_EQ(line["reason"], "DEFAULT_DENY");
   EXPECT_EQ(line["isolated_by"], json::parse(R"(["x/allow-b", "x/deny-all"])"));
   EXPECT_FALSE(line.contains("policy"));
-  EXPECT_EQ(line["suppressed"], 4);
+  EXPECT_FALSE(line.contains("suppressed"));  // a record of its own: SuppressedRecord
   EXPECT_EQ(line["src"]["name"], "b");
+}
+
+// Every reason of abi/verdict.h, from a crafted event of the step that gives it: named as
+// in the ABI, with the verdict, and attributed as far as that step knows.
+TEST(VerdictLogTest, EveryReasonIsNamedAndAttributed) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  struct Case {
+    int reason;
+    int verdict;
+    const char* want_reason;
+    uint32_t rule_id;                // the event's rule (allowed by a rule)
+    const char* want_src_kind;       // "unknown" when nothing was parsed
+    const char* want_dst_kind;
+    bool want_isolated_by;           // lists the isolating policies
+  };
+  const Case cases[] = {
+      {FW_REASON_NO_ENDPOINT, FW_VERDICT_ALLOW, "NO_ENDPOINT", 0, "pod", "pod", false},
+      {FW_REASON_NOT_ISOLATED, FW_VERDICT_ALLOW, "NOT_ISOLATED", 0, "pod", "pod", false},
+      {FW_REASON_HOST, FW_VERDICT_ALLOW, "HOST", 0, "pod", "pod", false},
+      {FW_REASON_RULE, FW_VERDICT_ALLOW, "RULE", kRuleAllowB, "pod", "pod", false},
+      {FW_REASON_ESTABLISHED, FW_VERDICT_ALLOW, "ESTABLISHED", kRuleAllowB, "pod", "pod", false},
+      {FW_REASON_RELATED, FW_VERDICT_ALLOW, "RELATED", kRuleAllowB, "pod", "pod", false},
+      {FW_REASON_NEIGHBOR_DISCOVERY, FW_VERDICT_ALLOW, "NEIGHBOR_DISCOVERY", 0, "pod", "pod",
+       false},
+      {FW_REASON_NOT_IP, FW_VERDICT_ALLOW, "NOT_IP", 0, "unknown", "unknown", false},
+      {FW_REASON_SERVICE_DEFERRED, FW_VERDICT_ALLOW, "SERVICE_DEFERRED", 0, "pod", "service",
+       false},
+      {FW_REASON_DEFAULT_DENY, FW_VERDICT_DENY, "DEFAULT_DENY", 0, "pod", "pod", true},
+      {FW_REASON_REVOKED, FW_VERDICT_DENY, "REVOKED", 0, "pod", "pod", true},
+      {FW_REASON_MALFORMED, FW_VERDICT_DENY, "MALFORMED", 0, "unknown", "unknown", false},
+      {FW_REASON_MALFORMED_L4, FW_VERDICT_DENY, "MALFORMED_L4", 0, "pod", "pod", false},
+      {FW_REASON_FRAGMENT, FW_VERDICT_DENY, "FRAGMENT", 0, "pod", "pod", false},
+      {FW_REASON_EXT_HEADERS, FW_VERDICT_DENY, "EXT_HEADERS", 0, "pod", "pod", false},
+      {FW_REASON_SPOOFED, FW_VERDICT_DENY, "SPOOFED", 0, "pod", "pod", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.want_reason);
+    const bool unparsed = std::string(c.want_src_kind) == "unknown";
+    // Service: the destination is a ClusterIP no pod owns.
+    const bool service = std::string(c.want_dst_kind) == "service";
+    fw_event event = unparsed ? fw_event{}
+                              : TcpEvent("10.10.2.7", 40000, service ? "10.96.0.10" : "10.10.1.5",
+                                         80);
+    event.direction = FW_DIR_INGRESS;
+    event.verdict = c.verdict;
+    event.reason = c.reason;
+    event.rule_id = c.rule_id;
+
+    const json line = VerdictEventToJson(event, snapshot, kOffset);
+    EXPECT_EQ(line["reason"], c.want_reason);
+    EXPECT_EQ(line["verdict"], c.verdict == FW_VERDICT_ALLOW ? "allow" : "deny");
+    EXPECT_EQ(line["src"]["kind"], c.want_src_kind);
+    EXPECT_EQ(line["dst"]["kind"], c.want_dst_kind);
+    if (c.rule_id != 0) {
+      EXPECT_EQ(line["policy"]["name"], "allow-b");
+      EXPECT_EQ(line["policy"]["uid"], "uid-p");
+    } else {
+      EXPECT_FALSE(line.contains("policy"));
+    }
+    if (c.want_isolated_by) {
+      EXPECT_EQ(line["isolated_by"], json::parse(R"(["x/allow-b", "x/deny-all"])"));
+    } else {
+      EXPECT_FALSE(line.contains("isolated_by"));
+    }
+    if (!unparsed) {
+      EXPECT_EQ(line["src"]["uid"], "uid-b");
+    }
+  }
+  // The table covers the enum: a new reason must be added here (and to the docs).
+  int named = 0;
+  for (int reason = 0; reason < FW_REASON_COUNT; ++reason) {
+    if (ReasonName(reason) != "UNKNOWN" && reason != FW_REASON_NONE) ++named;
+  }
+  EXPECT_EQ(named, static_cast<int>(std::size(cases)));
+}
+
+TEST(VerdictLogTest, TcpFlagsAreNamedAndOtherProtocolsHaveNone) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.2.7", 40000, "10.10.1.5", 81);
+  event.tcp_flags = 0x12;  // SYN+ACK
+  EXPECT_EQ(VerdictEventToJson(event, snapshot, kOffset)["tcp_flags"],
+            json::parse(R"(["SYN", "ACK"])"));
+  event.tcp_flags = 0;
+  EXPECT_FALSE(VerdictEventToJson(event, snapshot, kOffset).contains("tcp_flags"));
+  event.protocol = IPPROTO_UDP;
+  event.tcp_flags = 0x02;  // not TCP: a stray byte is not shown
+  EXPECT_FALSE(VerdictEventToJson(event, snapshot, kOffset).contains("tcp_flags"));
+}
+
+TEST(VerdictLogTest, SuppressedEventsBecomeARecordNamingTheEndpointAndCount) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.2.7", 40000, "10.10.1.5", 81);
+  event.direction = FW_DIR_INGRESS;
+  event.verdict = FW_VERDICT_DENY;
+  event.reason = FW_REASON_DEFAULT_DENY;
+  EXPECT_EQ(SuppressedRecord(event, snapshot, kOffset), std::nullopt);
+
+  event.suppressed = 250;
+  EXPECT_EQ(SuppressedRecord(event, snapshot, kOffset), json::parse(R"({
+    "schema": 2, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
+    "reason": "SUPPRESSED", "count": 250,
+    "endpoint": {"ip": "10.10.1.5", "kind": "pod", "namespace": "x", "name": "a",
+                 "uid": "uid-a", "node": "node-1", "labels": {"pod": "a"}}
+  })"));
+}
+
+TEST(VerdictLogTest, SuppressedDropsChargedToNoPodAreUnattributed) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  struct Case {
+    const char* name;
+    const char* source;
+    int reason;
+  };
+  // A spoofed source is charged to no pod; nor is a local address that is no endpoint.
+  for (const Case& c : {Case{"spoofed", "10.10.1.5", FW_REASON_SPOOFED},
+                        Case{"not an endpoint", "10.10.2.7", FW_REASON_MALFORMED_L4}}) {
+    SCOPED_TRACE(c.name);
+    fw_event event = TcpEvent(c.source, 1, "10.10.2.7", 80);
+    event.direction = FW_DIR_EGRESS;
+    event.reason = c.reason;
+    event.suppressed = 3;
+    std::optional<json> record = SuppressedRecord(event, snapshot, kOffset);
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ((*record)["endpoint"], json::parse(R"({"kind": "unattributed"})"));
+    EXPECT_EQ((*record)["count"], 3);
+  }
+}
+
+TEST(VerdictLogTest, StartupRecordCarriesNodeTimeAndReason) {
+  EXPECT_EQ(StartupRecord("node-1", absl::FromUnixSeconds(1700000000)), json::parse(R"({
+    "schema": 2, "time": "2023-11-14T22:13:20.000000000Z", "node": "node-1",
+    "reason": "STARTUP"})"));
 }
 
 TEST(VerdictLogTest, EgressDenyToExternalAddressHasNoPodFieldsOnThatEnd) {

@@ -111,6 +111,12 @@ TEST_F(LabAgentsTest, DeniedFlowIsEnforcedAndLoggedWithTheIsolatingPolicy) {
     EXPECT_EQ(record["src"]["labels"]["pod"], "a");
   }
   EXPECT_TRUE(found) << log;
+  // The real agent's log is one intact hash chain (docs/verdict-log.md).
+  absl::StatusOr<std::string> verified = RunCommand(
+      {FLATWALL_BINARY, "logs", "verify",
+       absl::StrCat(names.NodeDir(Pod("x/a").node), "/verdicts.jsonl")});
+  FW_EXPECT_OK(verified);
+  EXPECT_THAT(verified.value_or(""), HasSubstr("chain intact"));
 }
 
 TEST_F(LabAgentsTest, StoppedAgentLeavesPinsAndEnforcementAndStartsAgain) {
@@ -119,7 +125,7 @@ TEST_F(LabAgentsTest, StoppedAgentLeavesPinsAndEnforcementAndStartsAgain) {
   for (const NodePlan& node : plan().nodes) FW_ASSERT_OK(launcher.Stop(node));
   for (const NodePlan& node : plan().nodes) {
     EXPECT_EQ(launcher.Pid(node), std::nullopt);
-    EXPECT_TRUE(fs::exists(absl::StrCat(LabNames(lab_name_).BpffsRoot(node.name), "/fw_rules_v1")));
+    EXPECT_TRUE(fs::exists(absl::StrCat(LabNames(lab_name_).BpffsRoot(node.name), "/fw_rules_v2")));
   }
   EXPECT_FALSE(Connects("z/a", "x/a", 80));
   EXPECT_TRUE(Connects("y/a", "x/a", 80));
