@@ -16,6 +16,9 @@ int RunMatrix(const std::vector<std::string>& args, std::ostream& out, std::ostr
 int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 // `flatwall lab up|apply|probe|down`: the flat-network lab (agent/lab/lab.h).
 int RunLab(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `flatwall logs [filters] FILE...` and `flatwall logs verify FILE...`: verdict logs
+// (docs/verdict-log.md). With --follow it does not return.
+int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace flatwall::cli
 

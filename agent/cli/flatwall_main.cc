@@ -20,6 +20,9 @@ constexpr char kUsage[] =
     "          [--datapath model|bpf] FILE...\n"
     "                                            the verdict of one flow and the rule behind it\n"
     "  lab up|apply|probe|down ...               the flat network on this machine (docs/lab.md)\n"
+    "  logs [--follow] [--verdict allow|deny] [--namespace N] [--pod P] [--policy NAME]\n"
+    "       [-o text|json] FILE...               filter and print verdict logs\n"
+    "  logs verify FILE...                       check a verdict log's hash chain and sequence\n"
     "\n"
     "FILE may be a directory: its *.yaml, *.yml and *.json files are read.\n"
     "--datapath bpf (root) judges flows with the real BPF programs instead of the model.\n";
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
   if (command == "matrix") return flatwall::cli::RunMatrix(args, std::cout, std::cerr);
   if (command == "explain") return flatwall::cli::RunExplain(args, std::cout, std::cerr);
   if (command == "lab") return flatwall::cli::RunLab(args, std::cout, std::cerr);
+  if (command == "logs") return flatwall::cli::RunLogs(args, std::cout, std::cerr);
   std::cerr << "flatwall: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

@@ -22,13 +22,19 @@ struct Setting {
 
 constexpr Setting kSettings[] = {
     {"node-name", "NODE_NAME", "(required)", "this node's name: its pods are enforced here"},
-    {"source", "FLATWALL_SOURCE", "(required)",
-     "dir:PATH (manifests under PATH, watched) or kubernetes"},
+    {"source", "FLATWALL_SOURCE", "(kubernetes in a cluster, else required)",
+     "dir:PATH (manifests under PATH, watched) or kubernetes (the API server)"},
+    {"kubeconfig", "KUBECONFIG", "(in-cluster service account, else ~/.kube/config)",
+     "--source kubernetes: the kubeconfig file (of a KUBECONFIG list, the first)"},
+    {"context", "FLATWALL_KUBE_CONTEXT", "(the kubeconfig's current-context)",
+     "--source kubernetes: the kubeconfig context to use"},
     {"bpffs-root", "FLATWALL_BPFFS_ROOT", "/sys/fs/bpf/flatwall", "where maps and programs are pinned"},
     {"verdict-log", "FLATWALL_VERDICT_LOG", "-", "verdict log: a file, - for stdout, off for none"},
     {"verdict-log-max-bytes", "FLATWALL_VERDICT_LOG_MAX_BYTES", "104857600",
      "rotate the verdict log file at this size"},
     {"verdict-log-max-files", "FLATWALL_VERDICT_LOG_MAX_FILES", "5", "rotated files kept"},
+    {"verdict-log-aggregate", "FLATWALL_VERDICT_LOG_AGGREGATE", "5s",
+     "repeats of a flow within this interval become one verdict-log record; 0 logs each"},
     {"listen", "FLATWALL_LISTEN", "0.0.0.0:9464", "host:port of /metrics, /healthz, /readyz"},
     {"log-level", "FLATWALL_LOG_LEVEL", "info", "error, warn, info or debug"},
     {"uplink", "FLATWALL_UPLINK", "(the default route's interface)",
@@ -50,9 +56,9 @@ absl::Status Invalid(const Setting& setting, const std::string& value, const std
 }
 
 absl::StatusOr<SourceConfig> ParseSource(const Setting& setting, const std::string& value) {
-  if (value == "kubernetes") return SourceConfig{SourceConfig::kKubernetes, ""};
+  if (value == "kubernetes") return SourceConfig{.kind = SourceConfig::kKubernetes};
   if (absl::StartsWith(value, "dir:") && value.size() > 4) {
-    return SourceConfig{SourceConfig::kDirectory, value.substr(4)};
+    return SourceConfig{.kind = SourceConfig::kDirectory, .directory = value.substr(4)};
   }
   return Invalid(setting, value, "expected dir:PATH or kubernetes");
 }
@@ -82,6 +88,12 @@ absl::Status Assign(AgentConfig& config, const Setting& setting, const std::stri
     config.node_name = value;
   } else if (flag == "source") {
     FW_ASSIGN_OR_RETURN(config.source, ParseSource(setting, value));
+  } else if (flag == "kubeconfig") {
+    // KUBECONFIG may list several files; kubectl merges them, the agent takes the first.
+    config.source.kubeconfig = value.substr(0, value.find(':'));
+    if (config.source.kubeconfig.empty()) return Invalid(setting, value, "expected a file");
+  } else if (flag == "context") {
+    config.source.context = value;
   } else if (flag == "bpffs-root") {
     config.bpffs_root = value;
   } else if (flag == "verdict-log") {
@@ -90,6 +102,11 @@ absl::Status Assign(AgentConfig& config, const Setting& setting, const std::stri
     FW_ASSIGN_OR_RETURN(config.verdict_log_max_bytes, ParsePositive<uint64_t>(setting, value));
   } else if (flag == "verdict-log-max-files") {
     FW_ASSIGN_OR_RETURN(config.verdict_log_max_files, ParsePositive<int>(setting, value));
+  } else if (flag == "verdict-log-aggregate") {
+    if (!absl::ParseDuration(value, &config.verdict_log_aggregate) ||
+        config.verdict_log_aggregate < absl::ZeroDuration()) {
+      return Invalid(setting, value, "expected a duration such as 5s, or 0 for none");
+    }
   } else if (flag == "listen") {
     FW_RETURN_IF_ERROR(ParseListen(setting, value));
     config.listen = value;
@@ -119,10 +136,31 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(
   AgentConfig config;
   config.uninstall = line.Flag("uninstall");
   bool has_source = false;
+  // The source first: the kubeconfig settings are kept in it.
   for (const Setting& setting : kSettings) {
+    if (std::string(setting.flag) != "source") continue;
+    if (std::optional<std::string> value = Lookup(line, setting, getenv)) {
+      has_source = true;
+      FW_RETURN_IF_ERROR(Assign(config, setting, *value));
+    }
+  }
+  // Inside a cluster the API server is the source unless another one is asked for.
+  const char* service_host = getenv("KUBERNETES_SERVICE_HOST");
+  if (!has_source && service_host != nullptr && *service_host != '\0') {
+    has_source = true;
+    config.source.kind = SourceConfig::kKubernetes;
+  }
+  for (const Setting& setting : kSettings) {
+    std::string flag = setting.flag;
+    if (flag == "source") continue;
     std::optional<std::string> value = Lookup(line, setting, getenv);
     if (!value) continue;
-    has_source |= std::string(setting.flag) == "source";
+    // KUBECONFIG in the environment is for kubectl too; only the flags are errors with
+    // another source.
+    if ((flag == "kubeconfig" || flag == "context") && config.source.kind != SourceConfig::kKubernetes) {
+      if (!line.Value(setting.flag)) continue;
+      return Invalid(setting, *value, "only with --source kubernetes");
+    }
     FW_RETURN_IF_ERROR(Assign(config, setting, *value));
   }
   if (config.uninstall) return config;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "agent/daemon/agent_log.h"
 
 namespace flatwall::agent {
@@ -20,6 +21,10 @@ struct SourceConfig {
   enum Kind { kDirectory, kKubernetes };
   Kind kind = kDirectory;
   std::string directory;  // kDirectory: the watched manifest directory
+  // kKubernetes: a kubeconfig file and a context of it. Both empty: in-cluster (the
+  // service account) when KUBERNETES_SERVICE_HOST is set, else ~/.kube/config.
+  std::string kubeconfig;
+  std::string context;
 };
 
 struct AgentConfig {
@@ -30,6 +35,8 @@ struct AgentConfig {
   std::string verdict_log = "-";
   uint64_t verdict_log_max_bytes = 100ull << 20;
   int verdict_log_max_files = 5;
+  // Repeats of a flow within this interval become one record (0: every event).
+  absl::Duration verdict_log_aggregate = absl::Seconds(5);
   std::string listen = "0.0.0.0:9464";  // host:port of /metrics, /healthz, /readyz
   LogLevel log_level = LogLevel::kInfo;
   // The node's uplink (FW_HOOK_UPLINK on its egress); empty: the default route's interface.
@@ -39,8 +46,10 @@ struct AgentConfig {
 
 // Reads the flags in `args` (without the program name) and, for each flag not given, its
 // environment variable through `getenv` (so tests need not touch the process's
-// environment). InvalidArgument naming the flag or variable for an unknown flag, a
-// missing value, an unparsable value, or a missing node name (except with --uninstall).
+// environment). Without --source (and FLATWALL_SOURCE) the source is kubernetes inside a
+// cluster (KUBERNETES_SERVICE_HOST set). InvalidArgument naming the flag or variable for
+// an unknown flag, a missing value, an unparsable value, a missing node name or source
+// (except with --uninstall), or --kubeconfig/--context with a source other than kubernetes.
 absl::StatusOr<AgentConfig> ParseAgentConfig(
     const std::vector<std::string>& args,
     const std::function<const char*(const char*)>& getenv);

@@ -19,12 +19,13 @@
 #include "agent/daemon/agent_health.h"
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/agent_metrics.h"
+#include "agent/daemon/cluster_source.h"
 #include "agent/daemon/directory_source.h"
 #include "agent/daemon/http_endpoints.h"
+#include "agent/daemon/kubernetes_source.h"
 #include "agent/daemon/metrics.h"
 #include "agent/daemon/reconciler.h"
-#include "agent/daemon/verdict_log.h"
-#include "agent/daemon/verdict_log_writer.h"
+#include "agent/daemon/verdict_log_pipeline.h"
 #include "agent/datapath.h"
 #include "agent/event_reader.h"
 #include "agent/veth_attachments.h"
@@ -88,6 +89,7 @@ class Agent {
   void Tick();
   void ReportSourceErrors();
   void UpdateReadiness();
+  void ReportWatchStats();
   void Record(const absl::StatusOr<ReconcileResult>& result, const char* what);
 
   const AgentConfig& config_;
@@ -97,14 +99,15 @@ class Agent {
   std::unique_ptr<HttpEndpoints> http_;
   std::unique_ptr<Datapath> datapath_;
   std::unique_ptr<Reconciler> reconciler_;
-  std::unique_ptr<DirectorySource> source_;
+  std::unique_ptr<ClusterSource> source_;
   std::unique_ptr<EventReader> events_;
-  std::unique_ptr<VerdictLogWriter> verdict_log_;
-  std::shared_ptr<const VerdictSnapshot> snapshot_;  // rebuilt after the image changes
+  std::unique_ptr<VerdictLogPipeline> verdict_log_;
   int signal_fd_ = -1;
   size_t waiting_veths_ = 0;
   uint64_t reported_failed_reads_ = 0;
-  std::vector<SourceFileError> reported_errors_;
+  std::vector<std::string> reported_problems_;
+  bool first_state_taken_ = false;  // the source's first complete state went to the reconciler
+  absl::Time enforced_state_read_at_ = absl::InfinitePast();
   absl::Time last_sample_ = absl::InfinitePast();
   std::string last_write_error_;
 };
@@ -113,30 +116,40 @@ absl::Status Agent::Start() {
   FW_ASSIGN_OR_RETURN(signal_fd_, OpenSignalFd());
   FW_ASSIGN_OR_RETURN(metrics_, AgentMetrics::Create(registry_));
   if (config_.source.kind == SourceConfig::kKubernetes) {
-    return absl::UnimplementedError(
-        "--source kubernetes is not available yet (api-watch); use --source dir:PATH");
+    FW_ASSIGN_OR_RETURN(source_, KubernetesSource::Connect({.kubeconfig = config_.source.kubeconfig,
+                                                            .context = config_.source.context}));
+  } else {
+    FW_ASSIGN_OR_RETURN(source_, DirectorySource::Open(config_.source.directory));
   }
-  FW_ASSIGN_OR_RETURN(source_, DirectorySource::Open(config_.source.directory));
   // Listening first: /healthz answers while the first state compiles, /readyz says why
   // not yet.
   FW_ASSIGN_OR_RETURN(http_, HttpEndpoints::Start({.address = config_.listen}, registry_, health_));
   FW_ASSIGN_OR_RETURN(datapath_, Datapath::Load({.pin_root = config_.bpffs_root}));
   reconciler_ = std::make_unique<Reconciler>(*datapath_, config_.node_name);
   if (config_.verdict_log != "off") {
-    FW_ASSIGN_OR_RETURN(verdict_log_, VerdictLogWriter::Open({.path = config_.verdict_log,
-                                                              .max_bytes = config_.verdict_log_max_bytes,
-                                                              .max_files = config_.verdict_log_max_files}));
+    FW_ASSIGN_OR_RETURN(verdict_log_,
+                        VerdictLogPipeline::Open({.log = {.path = config_.verdict_log,
+                                                          .max_bytes = config_.verdict_log_max_bytes,
+                                                          .max_files = config_.verdict_log_max_files},
+                                                  .node_name = config_.node_name,
+                                                  .aggregate_interval = config_.verdict_log_aggregate}));
     FW_ASSIGN_OR_RETURN(events_, EventReader::Start(*datapath_));
   }
   LogInfo(absl::StrCat("node ", config_.node_name, ": datapath pinned under ", config_.bpffs_root,
-                       ", source ", config_.source.directory, ", listening on ", config_.listen,
+                       ", source ", source_->Describe(), ", listening on ", config_.listen,
                        ", verdict log ", config_.verdict_log));
+  // An API source lists in the background; the loop takes its first state when complete.
+  if (!source_->complete()) {
+    LogInfo("waiting for the source's first complete state");
+    return absl::OkStatus();
+  }
   return InitialSync();
 }
 
 absl::Status Agent::InitialSync() {
   absl::Time read_at = absl::Now();
   FW_ASSIGN_OR_RETURN(std::vector<compiler::ClusterEvent> events, source_->Sync());
+  first_state_taken_ = true;
   ReportSourceErrors();
   compiler::ClusterState state;
   for (const compiler::ClusterEvent& event : events) state.Apply(event);
@@ -147,6 +160,7 @@ absl::Status Agent::InitialSync() {
   if (result.ok()) {
     Record(result, "initial sync");
     metrics_->SetSourceSynced(read_at);
+    enforced_state_read_at_ = read_at;
   }
   return absl::OkStatus();
 }
@@ -166,8 +180,12 @@ void Agent::Record(const absl::StatusOr<ReconcileResult>& result, const char* wh
     metrics_->ObserveApplySeconds(absl::ToDoubleSeconds(result->apply_time));
   }
   // Names can change without any map entry changing (a policy renamed, a pod replaced by
-  // one with equal labels): the verdict log's snapshot is rebuilt after every change.
-  if (result->entries_written > 0 || result->events > 0) snapshot_.reset();
+  // one with equal labels): the verdict log gets a snapshot after every change, in force
+  // from the start of its write.
+  if (verdict_log_ && (result->entries_written > 0 || result->events > 0)) {
+    verdict_log_->SetImage(reconciler_->image(),
+                           MonotonicNowNs() - absl::ToInt64Nanoseconds(result->apply_time));
+  }
   LogInfo(absl::StrCat(what, ": ", DescribeEvents(*result)));
   UpdateReadiness();
 }
@@ -177,19 +195,26 @@ void Agent::ReportSourceErrors() {
     metrics_->AddSourceError();
   }
   reported_failed_reads_ = source_->failed_reads();
-  if (source_->errors() == reported_errors_) return;
-  for (const SourceFileError& error : source_->errors()) {
-    LogWarning(absl::StrCat("source: ", error.message,
-                            " (the objects this file held before stay enforced)"));
-  }
-  if (source_->errors().empty() && !reported_errors_.empty()) LogInfo("source: every file reads");
-  reported_errors_ = source_->errors();
+  std::vector<std::string> problems = source_->Problems();
+  if (problems == reported_problems_) return;
+  for (const std::string& problem : problems) LogWarning(absl::StrCat("source: ", problem));
+  if (problems.empty() && !reported_problems_.empty()) LogInfo("source: no problems left");
+  reported_problems_ = std::move(problems);
 }
 
 // Ready once the first full state is written; a later write failure (a full map) makes the
-// node not ready until a resync succeeds. Bad manifests do not: what they held before
-// stays enforced, and the metrics and log say which files are bad.
+// node not ready until a resync succeeds, and so does a source that cannot reach the
+// cluster (the API server down or refusing) — the last state stays enforced meanwhile.
+// Bad manifests do not: what they held before stays enforced, and the metrics and log say
+// which files are bad.
 void Agent::UpdateReadiness() {
+  absl::Status source_health = source_->Health();
+  if (!first_state_taken_) {
+    std::string why = !source_health.ok() ? std::string(source_health.message())
+                                          : "the source has not listed everything yet";
+    health_.SetNotReady(absl::StrCat("waiting for first sync: source: ", why));
+    return;
+  }
   if (!reconciler_->initialized() || reconciler_->needs_resync()) {
     health_.SetNotReady(last_write_error_.empty()
                             ? "waiting for first sync"
@@ -197,10 +222,32 @@ void Agent::UpdateReadiness() {
                                            last_write_error_));
     return;
   }
+  if (!source_health.ok()) {
+    health_.SetNotReady(absl::StrCat(
+        "source: ", source_health.message(), "; enforcing the state of ",
+        absl::FormatTime(absl::RFC3339_sec, enforced_state_read_at_, absl::UTCTimeZone())));
+    return;
+  }
   health_.SetReady();
 }
 
+void Agent::ReportWatchStats() {
+  std::vector<ResourceWatchStats> stats = source_->WatchStats();
+  if (!stats.empty()) metrics_->SetWatchStats(stats);
+}
+
 void Agent::OnSourceChange() {
+  if (!first_state_taken_) {
+    if (source_->complete()) {
+      if (absl::Status synced = InitialSync(); !synced.ok()) {
+        LogError(absl::StrCat("source: ", synced.message()));
+      }
+    } else {
+      UpdateReadiness();  // the source's health may have changed
+    }
+    ReportWatchStats();
+    return;
+  }
   absl::Time read_at = absl::Now();
   absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source_->Sync();
   if (!events.ok()) {
@@ -215,7 +262,13 @@ void Agent::OnSourceChange() {
     // next tick.
     Tick();
   }
-  if (!reconciler_->needs_resync()) metrics_->SetSourceSynced(read_at);
+  // While the source fails, the enforced state is as old as its last healthy read.
+  if (!reconciler_->needs_resync() && source_->Health().ok()) {
+    metrics_->SetSourceSynced(read_at);
+    enforced_state_read_at_ = read_at;
+  }
+  ReportWatchStats();
+  UpdateReadiness();  // the source's health may have changed without events
 }
 
 void Agent::OnVerdictEvents() {
@@ -225,17 +278,7 @@ void Agent::OnVerdictEvents() {
     return;
   }
   if (events->empty()) return;
-  if (!snapshot_) {
-    snapshot_ = std::make_shared<const VerdictSnapshot>(reconciler_->image(), config_.node_name);
-  }
-  absl::StatusOr<ClockOffset> offset = ReadClockOffset();
-  if (!offset.ok()) return;
-  std::vector<std::string> lines;
-  lines.reserve(events->size());
-  for (const fw_event& event : *events) {
-    lines.push_back(VerdictEventToJson(event, *snapshot_, *offset).dump());
-  }
-  if (absl::Status written = verdict_log_->Write(lines); !written.ok()) {
+  if (absl::Status written = verdict_log_->Write(*events); !written.ok()) {
     LogError(absl::StrCat("verdict log: ", written.message()));
   }
 }
@@ -243,6 +286,16 @@ void Agent::OnVerdictEvents() {
 void Agent::Tick() {
   absl::Time now = absl::Now();
   health_.Heartbeat(now);
+  if (!first_state_taken_) {  // nothing to enforce yet; /readyz says what the source waits for
+    UpdateReadiness();
+    ReportSourceErrors();
+    return;
+  }
+  if (verdict_log_) {
+    if (absl::Status flushed = verdict_log_->Flush(); !flushed.ok()) {
+      LogError(absl::StrCat("verdict log: ", flushed.message()));
+    }
+  }
   if (reconciler_->needs_resync()) Record(reconciler_->Resync(), "resync");
   absl::StatusOr<AttachReport> report = reconciler_->SyncInterfaces(config_.uplink);
   if (!report.ok()) {
@@ -259,6 +312,8 @@ void Agent::Tick() {
     waiting_veths_ = report->waiting.size();
     metrics_->SetVeths(reconciler_->AttachedPods(), waiting_veths_);
   }
+  ReportSourceErrors();
+  UpdateReadiness();  // a failing source's "for N s" moves on
   // Sampling materializes the image (O(image size)), so it is not done per event.
   if (now - last_sample_ >= kSampleInterval) {
     last_sample_ = now;
@@ -284,8 +339,10 @@ absl::Status Agent::Run() {
       signalfd_siginfo info{};
       if (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
         if (info.ssi_signo == SIGHUP) {
-          LogInfo("SIGHUP: resync");
-          Record(reconciler_->Resync(), "resync");
+          if (first_state_taken_) {
+            LogInfo("SIGHUP: resync");
+            Record(reconciler_->Resync(), "resync");
+          }
         } else {
           LogInfo(absl::StrCat("signal ", info.ssi_signo,
                                ": stopping; programs and maps stay pinned and attached"));

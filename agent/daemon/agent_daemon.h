@@ -8,8 +8,8 @@
 // and a signalfd, and ticks every second (every 200 ms while a pod waits for its veth)
 // to retry, resync and sample metrics. The HTTP server answers from its own threads.
 //
-// Not here: the parts themselves (reconciler.h, directory_source.h, verdict_log.h,
-// agent_metrics.h, http_endpoints.h).
+// Not here: the parts themselves (reconciler.h, the sources of cluster_source.h,
+// verdict_log.h, agent_metrics.h, http_endpoints.h).
 #ifndef FLATWALL_AGENT_DAEMON_AGENT_DAEMON_H_
 #define FLATWALL_AGENT_DAEMON_AGENT_DAEMON_H_
 
@@ -20,10 +20,11 @@ namespace flatwall::agent {
 
 // Runs until SIGTERM/SIGINT (OK) or a failure that leaves the agent unable to work: the
 // datapath cannot be loaded (FailedPrecondition without bpffs, PermissionDenied without
-// privileges), the source cannot be opened (NotFound for a missing directory;
-// Unimplemented for the kubernetes source until api-watch exists), or the listen address
-// is taken. Errors while running (a bad manifest, a full map, a missing veth) are
-// logged, counted and retried, never fatal.
+// privileges), the source cannot be opened (NotFound for a missing directory; the
+// kubeconfig or service-account errors of api-watch/client_config.h), or the listen
+// address is taken. Errors while running (a bad manifest, a full map, a missing veth, an
+// unreachable API server) are logged, counted and retried, never fatal; with the
+// kubernetes source the first state is enforced once every resource has listed.
 absl::Status RunAgent(const AgentConfig& config);
 
 // Detaches every Flatwall program in this network namespace, removes every binding and

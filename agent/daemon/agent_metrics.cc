@@ -1,5 +1,6 @@
 #include "agent/daemon/agent_metrics.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct CountedMap {
 constexpr CountedMap kCountedMaps[] = {
     {DatapathMap::kEndpoints, true}, {DatapathMap::kIpcache, true},
     {DatapathMap::kCidrs, false},    {DatapathMap::kRules, false},
+    {DatapathMap::kRuleRanges, false},
     {DatapathMap::kServices, true},  {DatapathMap::kVethBig, true},
     {DatapathMap::kConntrack, true}, {DatapathMap::kFragments, true},
     {DatapathMap::kCounters, true},  {DatapathMap::kEventRate, true},
@@ -83,6 +85,34 @@ absl::StatusOr<std::unique_ptr<AgentMetrics>> AgentMetrics::Create(MetricsRegist
                       registry.AddGauge("flatwall_veths",
                                         "Local pods by the state of their host-side veth.",
                                         {"state"}));
+  struct WatchCounter {
+    MetricFamily** family;
+    const char* name;
+    const char* help;
+  };
+  const WatchCounter watch_counters[] = {
+      {&metrics->apiwatch_lists_, "flatwall_apiwatch_lists_total",
+       "Complete lists of a Kubernetes API resource (the first and every relist)."},
+      {&metrics->apiwatch_watches_, "flatwall_apiwatch_watches_total",
+       "Watch requests started on a Kubernetes API resource."},
+      {&metrics->apiwatch_relists_, "flatwall_apiwatch_relists_total",
+       "410 Gone answers (resourceVersion expired), each followed by a relist."},
+      {&metrics->apiwatch_failures_, "flatwall_apiwatch_failures_total",
+       "Lists and watches that failed (connection, timeout, 4xx, 5xx), each retried."},
+      {&metrics->apiwatch_malformed_, "flatwall_apiwatch_malformed_total",
+       "Watch lines and list items skipped because they did not decode."},
+      {&metrics->apiwatch_events_, "flatwall_apiwatch_events_total",
+       "Add/update/delete events a resource's list or watch gave the agent."},
+  };
+  for (const WatchCounter& counter : watch_counters) {
+    FW_ASSIGN_OR_RETURN(*counter.family,
+                        registry.AddCounter(counter.name, counter.help, {"resource"}));
+  }
+  FW_ASSIGN_OR_RETURN(metrics->apiwatch_last_success_,
+                      registry.AddGauge("flatwall_apiwatch_last_success_timestamp_seconds",
+                                        "Unix time of a resource's last list or watch that "
+                                        "went well.",
+                                        {"resource"}));
   // Series that exist from the start, so a dashboard sees 0 rather than no data.
   Ignore(metrics->source_errors_->Add({}, 0));
   metrics->SetVeths(0, 0);
@@ -116,6 +146,22 @@ void AgentMetrics::SetVeths(size_t attached, size_t waiting) {
   Ignore(veths_->Set({"waiting"}, waiting));
 }
 
+void AgentMetrics::SetWatchStats(const std::vector<ResourceWatchStats>& stats) {
+  for (const ResourceWatchStats& resource : stats) {
+    const LabelValues labels = {resource.resource};
+    Ignore(apiwatch_lists_->Set(labels, static_cast<double>(resource.lists)));
+    Ignore(apiwatch_watches_->Set(labels, static_cast<double>(resource.watches)));
+    Ignore(apiwatch_relists_->Set(labels, static_cast<double>(resource.relists)));
+    Ignore(apiwatch_failures_->Set(labels, static_cast<double>(resource.failures)));
+    Ignore(apiwatch_malformed_->Set(labels, static_cast<double>(resource.malformed)));
+    Ignore(apiwatch_events_->Set(labels, static_cast<double>(resource.events)));
+    if (resource.last_success != absl::InfinitePast()) {
+      Ignore(apiwatch_last_success_->Set(
+          labels, static_cast<double>(absl::ToUnixMicros(resource.last_success)) / 1e6));
+    }
+  }
+}
+
 absl::Status AgentMetrics::SampleDatapath(const Datapath& datapath,
                                           const compiler::MapImage& enforced) {
   for (const CountedMap& counted : kCountedMaps) {
@@ -126,7 +172,12 @@ absl::Status AgentMetrics::SampleDatapath(const Datapath& datapath,
     if (counted.walk) {
       FW_ASSIGN_OR_RETURN(entries, CountMapEntries(datapath, counted.map));
     } else {
-      entries = counted.map == DatapathMap::kRules ? enforced.rules.size() : enforced.cidrs.size();
+      entries = counted.map == DatapathMap::kCidrs
+                    ? enforced.cidrs.size()
+                    : std::count_if(enforced.rules.begin(), enforced.rules.end(),
+                                    [&](const compiler::RuleEntry& rule) {
+                                      return RuleMapOf(rule.key) == counted.map;
+                                    });
     }
     Ignore(map_entries_->Set({name}, static_cast<double>(entries)));
   }

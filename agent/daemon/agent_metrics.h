@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/daemon/cluster_source.h"
 #include "agent/daemon/metrics.h"
 #include "agent/datapath.h"
 #include "policy-compiler/map_image.h"
@@ -46,6 +47,10 @@ class AgentMetrics {
   // flatwall_veths{state="attached"|"waiting"}: pods whose veth has the programs, and
   // pods whose veth has not appeared yet.
   void SetVeths(size_t attached, size_t waiting);
+  // The flatwall_apiwatch_* families of an API source, by resource: lists, watches,
+  // relists (410), failures, malformed items, events (counters mirroring the source's
+  // totals) and the Unix time of the last request that went well (a gauge).
+  void SetWatchStats(const std::vector<ResourceWatchStats>& stats);
 
   // Reads the kernel's numbers into flatwall_map_entries / flatwall_map_capacity,
   // flatwall_verdicts_total, flatwall_events_suppressed_total and
@@ -72,6 +77,13 @@ class AgentMetrics {
   MetricFamily* source_errors_ = nullptr;
   MetricFamily* source_synced_ = nullptr;
   MetricFamily* veths_ = nullptr;
+  MetricFamily* apiwatch_lists_ = nullptr;
+  MetricFamily* apiwatch_watches_ = nullptr;
+  MetricFamily* apiwatch_relists_ = nullptr;
+  MetricFamily* apiwatch_failures_ = nullptr;
+  MetricFamily* apiwatch_malformed_ = nullptr;
+  MetricFamily* apiwatch_events_ = nullptr;
+  MetricFamily* apiwatch_last_success_ = nullptr;
 };
 
 }  // namespace flatwall::agent

@@ -53,9 +53,11 @@ std::string DirectionName(uint8_t direction) {
 
 // One end of the packet. `identity` is the one the datapath looked up for this end, or 0
 // when it ran no lookup: then the snapshot's IP cache supplies it, so an allowed packet
-// of an unisolated pod is attributed as well as a judged one.
+// of an unisolated pod is attributed as well as a judged one. `service` marks the
+// destination of a packet the datapath deferred to the Service's backend: an address
+// that is no pod is then the Service's.
 nlohmann::json EndToJson(const fw_addr& addr, __be16 port, uint8_t protocol,
-                         uint32_t identity, const VerdictSnapshot& snapshot) {
+                         uint32_t identity, bool service, const VerdictSnapshot& snapshot) {
   nlohmann::json end = nlohmann::json::object();
   const compiler::IpAddress address = compiler::FromAbi(addr);
   end["ip"] = address.ToString();
@@ -75,21 +77,56 @@ nlohmann::json EndToJson(const fw_addr& addr, __be16 port, uint8_t protocol,
   } else if (pod != nullptr || endpoint != nullptr || identity >= FW_IDENTITY_FIRST_POD) {
     end["kind"] = "pod";
   } else {
-    end["kind"] = "external";
+    end["kind"] = service ? "service" : "external";
   }
+  auto name_pod = [&](const std::string& pod_namespace, const std::string& pod_name,
+                      const std::string& uid, const std::string& node) {
+    end["namespace"] = pod_namespace;
+    end["name"] = pod_name;
+    if (!uid.empty()) end["uid"] = uid;
+    if (!node.empty()) end["node"] = node;
+  };
   if (pod != nullptr) {
-    end["namespace"] = pod->pod_namespace;
-    end["name"] = pod->pod_name;
-    if (!pod->node_name.empty()) end["node"] = pod->node_name;
+    name_pod(pod->pod_namespace, pod->pod_name, pod->pod_uid, pod->node_name);
   } else if (endpoint != nullptr) {
-    end["namespace"] = endpoint->pod_namespace;
-    end["name"] = endpoint->pod_name;
-    end["node"] = snapshot.node_name();
+    name_pod(endpoint->pod_namespace, endpoint->pod_name, endpoint->pod_uid,
+             snapshot.node_name());
   } else if (info != nullptr) {
     end["namespace"] = info->namespace_name;
   }
   if (info != nullptr) end["labels"] = info->labels;
   return end;
+}
+
+// The TCP header's flags by name, in bit order: ["SYN", "ACK"].
+nlohmann::json TcpFlagNames(uint8_t flags) {
+  static constexpr const char* kNames[] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
+  nlohmann::json names = nlohmann::json::array();
+  for (int bit = 0; bit < 8; ++bit) {
+    if (flags & (1u << bit)) names.push_back(kNames[bit]);
+  }
+  return names;
+}
+
+// The fields every record starts with.
+nlohmann::json RecordHeader(absl::Time time, const std::string& node, const char* reason) {
+  nlohmann::json record = nlohmann::json::object();
+  record["schema"] = kVerdictLogSchema;
+  record["time"] = FormatRfc3339Nanos(time);
+  record["node"] = node;
+  if (reason != nullptr) record["reason"] = reason;
+  return record;
+}
+
+// The address the kernel charged the event to (the local pod of the decision), as the
+// rate limit's bucket key: the zero address for drops it charges to no pod.
+fw_addr ChargedEndpoint(const fw_event& event, const VerdictSnapshot& snapshot) {
+  const fw_addr& local = event.direction == FW_DIR_INGRESS ? event.daddr : event.saddr;
+  if (event.reason == FW_REASON_SPOOFED ||
+      snapshot.FindEndpoint(compiler::FromAbi(local)) == nullptr) {
+    return fw_addr{};
+  }
+  return local;
 }
 
 }  // namespace
@@ -173,20 +210,25 @@ nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& 
       local_is_destination ? event.remote_identity : event.local_identity;
   const uint32_t dst_identity =
       local_is_destination ? event.local_identity : event.remote_identity;
+  const bool to_service = event.reason == FW_REASON_SERVICE_DEFERRED;
 
-  nlohmann::json line = nlohmann::json::object();
-  line["schema"] = kVerdictLogSchema;
-  line["time"] = FormatRfc3339Nanos(MonotonicToWall(event.timestamp_ns, offset));
-  line["node"] = snapshot.node_name();
+  nlohmann::json line = RecordHeader(MonotonicToWall(event.timestamp_ns, offset),
+                                     snapshot.node_name(), nullptr);
   line["verdict"] = VerdictLabel(event.verdict);
   line["reason"] = std::string(ReasonName(event.reason));
   line["direction"] = DirectionName(event.direction);
   line["hook"] = std::string(HookName(event.hook));
   line["protocol"] = ProtocolName(event.protocol);
-  line["src"] = EndToJson(event.saddr, event.sport, event.protocol, src_identity, snapshot);
-  line["dst"] = EndToJson(event.daddr, event.dport, event.protocol, dst_identity, snapshot);
+  line["src"] =
+      EndToJson(event.saddr, event.sport, event.protocol, src_identity, false, snapshot);
+  line["dst"] =
+      EndToJson(event.daddr, event.dport, event.protocol, dst_identity, to_service, snapshot);
   if ((event.protocol == IPPROTO_ICMP || event.protocol == IPPROTO_ICMPV6) && event.sport != 0) {
     line["icmp"] = {{"echo_id", ntohs(event.sport)}};
+  }
+
+  if (event.protocol == IPPROTO_TCP && event.tcp_flags != 0) {
+    line["tcp_flags"] = TcpFlagNames(event.tcp_flags);
   }
 
   if (event.rule_id != 0) {
@@ -194,6 +236,8 @@ nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& 
     if (const compiler::RuleInfo* rule = snapshot.FindRule(event.rule_id); rule != nullptr) {
       policy["namespace"] = rule->policy_namespace;
       policy["name"] = rule->policy_name;
+      if (!rule->policy_uid.empty()) policy["uid"] = rule->policy_uid;
+      policy["generation"] = rule->policy_generation;
       policy["direction"] = DirectionName(rule->direction);
       policy["index"] = rule->rule_index;
     }
@@ -212,10 +256,31 @@ nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& 
 
   line["identities"] = {{"local", event.local_identity}, {"remote", event.remote_identity}};
   if (event.cidr_class != 0) line["cidr_class"] = event.cidr_class;
+  line["packets"] = 1;
   line["bytes"] = event.packet_len;
   line["ifindex"] = event.ifindex;
-  line["suppressed"] = event.suppressed;
   return line;
+}
+
+std::optional<nlohmann::json> SuppressedRecord(const fw_event& event,
+                                               const VerdictSnapshot& snapshot,
+                                               const ClockOffset& offset) {
+  if (event.suppressed == 0) return std::nullopt;
+  nlohmann::json record = RecordHeader(MonotonicToWall(event.timestamp_ns, offset),
+                                       snapshot.node_name(), "SUPPRESSED");
+  const fw_addr endpoint = ChargedEndpoint(event, snapshot);
+  if (IsZero(endpoint)) {
+    record["endpoint"] = {{"kind", "unattributed"}};
+  } else {
+    record["endpoint"] =
+        EndToJson(endpoint, 0, IPPROTO_IP, FW_IDENTITY_UNKNOWN, false, snapshot);
+  }
+  record["count"] = event.suppressed;
+  return record;
+}
+
+nlohmann::json StartupRecord(const std::string& node_name, absl::Time now) {
+  return RecordHeader(now, node_name, "STARTUP");
 }
 
 }  // namespace flatwall::agent

@@ -1,14 +1,18 @@
 // The verdict log's content: turning one datapath verdict event (abi/event.h) into one
-// JSON object (schema version 1, docs/verdict-log.md) that names the pods of both ends,
-// their labels, the policy rule that allowed the packet or the policies that isolate
-// the pod for a default deny. Pure: event + snapshot (+ the clock offset) in, JSON out.
+// JSON record (schema version 2, docs/verdict-log.md) that names the pods of both ends
+// (uid, labels), the policy rule that allowed the packet or the policies that isolate
+// the pod for a default deny; the record that reports events the kernel suppressed; the
+// record that marks an agent start. Pure: event + snapshot (+ the clock offset) in, JSON
+// out.
 //
-// Not here: reading events (agent/event_reader.h), writing lines to files
-// (verdict_log_writer.h).
+// Not here: `seq` and `prev_hash` (verdict_chain.h), aggregation (verdict_aggregator.h),
+// which snapshot an event is read with (verdict_history.h), reading events
+// (agent/event_reader.h), writing lines to files (verdict_log_writer.h).
 #ifndef FLATWALL_AGENT_DAEMON_VERDICT_LOG_H_
 #define FLATWALL_AGENT_DAEMON_VERDICT_LOG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +24,7 @@
 
 namespace flatwall::agent {
 
-inline constexpr int kVerdictLogSchema = 1;
+inline constexpr int kVerdictLogSchema = 2;
 
 // Who is who at one moment: the name tables of the enforced map image (copied, so the
 // reconciler may move on to the next image while events of this one are written) and
@@ -67,11 +71,26 @@ std::string VerdictLabel(int verdict);
 // RFC 3339 in UTC with nanoseconds: "2026-11-26T15:31:13.000000123Z".
 std::string FormatRfc3339Nanos(absl::Time time);
 
-// The log line for `event`, as documented in docs/verdict-log.md. Fields that the
-// snapshot cannot fill (unknown identity, address not a known pod, rule id not in the
-// rule table) are left out rather than guessed; the raw numbers are always present.
+// The verdict record for `event` (one packet: "packets": 1), as documented in
+// docs/verdict-log.md, without `seq` and `prev_hash`. Fields that the snapshot cannot
+// fill (unknown identity, address not a known pod, rule id not in the rule table) are
+// left out rather than guessed; the raw numbers are always present. The event's
+// `suppressed` count is not part of it: see SuppressedRecord.
 nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& snapshot,
                                   const ClockOffset& offset);
+
+// The "SUPPRESSED" record for the events the kernel's rate limit (or a full ring buffer)
+// dropped for the endpoint that `event` was charged to, just before `event`; nullopt when
+// `event.suppressed` is 0. The kernel counts them per endpoint, not per reason, so the
+// record names the endpoint and the count, not their verdicts.
+std::optional<nlohmann::json> SuppressedRecord(const fw_event& event,
+                                               const VerdictSnapshot& snapshot,
+                                               const ClockOffset& offset);
+
+// The "STARTUP" record an agent writes when it starts reading events: the datapath emits
+// no events while no reader is attached, so verdicts between the previous record and this
+// one are in the kernel's counters only.
+nlohmann::json StartupRecord(const std::string& node_name, absl::Time now);
 
 }  // namespace flatwall::agent
 

@@ -1,7 +1,8 @@
 // Writing verdict-log lines: to stdout, or to a file rotated by size — when the next line
-// would take the file past max_bytes, the older files shift (file.N-1 -> file.N, ..., file -> file.1, the oldest falls off) by
-// rename and a fresh file is opened. Each batch is flushed before Write returns, so a log
-// shipper tailing the file sees whole lines.
+// would take the file past max_bytes, the older files shift by rename (file.N-1 -> file.N,
+// ..., file -> file.1, the oldest falls off) and a fresh file is opened. Each batch is
+// flushed before Write returns, so a log shipper tailing the file sees whole lines. The
+// hash chain runs on across rotations (verdict_chain.h); the writer only moves lines.
 //
 // Not here: what a line says (verdict_log.h). Not thread-safe: one writer per loop.
 #ifndef FLATWALL_AGENT_DAEMON_VERDICT_LOG_WRITER_H_

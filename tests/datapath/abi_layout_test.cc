@@ -112,7 +112,8 @@ const std::vector<Layout>& AbiLayouts() {
         FW_MEMBER(fw_event, local_identity), FW_MEMBER(fw_event, remote_identity),
         FW_MEMBER(fw_event, rule_id), FW_MEMBER(fw_event, cidr_class),
         FW_MEMBER(fw_event, ifindex), FW_MEMBER(fw_event, packet_len),
-        FW_MEMBER(fw_event, suppressed), FW_MEMBER(fw_event, hook), FW_MEMBER(fw_event, pad)}},
+        FW_MEMBER(fw_event, suppressed), FW_MEMBER(fw_event, hook),
+        FW_MEMBER(fw_event, tcp_flags), FW_MEMBER(fw_event, pad)}},
   };
   return *layouts;
 }
@@ -129,6 +130,7 @@ const std::vector<MapLayout>& MapLayouts() {
       {DatapathMap::kIpcache, sizeof(fw_ipcache_key), sizeof(fw_ipcache_value)},
       {DatapathMap::kCidrs, sizeof(fw_cidr_key), sizeof(fw_cidr_value)},
       {DatapathMap::kRules, sizeof(fw_rule_key), sizeof(fw_rule_value)},
+      {DatapathMap::kRuleRanges, sizeof(fw_rule_key), sizeof(fw_rule_value)},
       {DatapathMap::kConfig, sizeof(uint32_t), sizeof(fw_config)},
       {DatapathMap::kServices, sizeof(fw_service_key), sizeof(fw_service_value)},
       {DatapathMap::kVeth, sizeof(uint32_t), sizeof(fw_veth_value)},

@@ -149,6 +149,7 @@ TEST_F(EventsCountersTest, DenyEventCarriesTheDecision) {
   EXPECT_EQ(event.cidr_class, kExceptClass);
   EXPECT_EQ(event.rule_id, 0u);
   EXPECT_EQ(event.hook, FW_HOOK_TO_POD);
+  EXPECT_EQ(event.tcp_flags, PacketBuilder::kSyn);
   EXPECT_EQ(event.packet_len, frame.size());
   EXPECT_EQ(event.suppressed, 0u);
   EXPECT_GT(event.timestamp_ns, 0u);

@@ -94,6 +94,7 @@ static __always_inline void fw_event_emit(struct __sk_buff *skb, const struct fw
 	event->packet_len = skb->len;
 	event->suppressed = suppressed > 0xffffffffull ? 0xffffffffu : (__u32)suppressed;
 	event->hook = hook;
+	event->tcp_flags = pkt->tcp_flags;
 	__builtin_memset(event->pad, 0, sizeof(event->pad));
 	fw__event_submit(event);
 }

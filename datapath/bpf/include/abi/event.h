@@ -26,7 +26,9 @@ struct fw_event {
   __u32 packet_len;         /* skb->len */
   __u32 suppressed;         /* events of this endpoint the rate limit dropped just before */
   __u8 hook;                /* enum fw_hook */
-  __u8 pad[3];
+  __u8 tcp_flags;           /* TCP: the header's flags byte (FIN 0x01, SYN 0x02, RST 0x04,
+                               PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80); else 0 */
+  __u8 pad[2];
 };
 FW_ABI_SIZE(struct fw_event, 80);
 FW_ABI_OFFSET(struct fw_event, sport, 40);
@@ -34,5 +36,6 @@ FW_ABI_OFFSET(struct fw_event, protocol, 44);
 FW_ABI_OFFSET(struct fw_event, local_identity, 48);
 FW_ABI_OFFSET(struct fw_event, suppressed, 72);
 FW_ABI_OFFSET(struct fw_event, hook, 76);
+FW_ABI_OFFSET(struct fw_event, tcp_flags, 77);
 
 #endif /* FLATWALL_ABI_EVENT_H_ */
