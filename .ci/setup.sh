@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcpprest-dev libssl-dev libboost-dev
   libabsl-dev libgtest-dev libgmock-dev libyaml-cpp-dev libbenchmark-dev
   iproute2 iptables procps
+  podman  # deploy/build-image.sh and the image test (tests/deploy)
 )
 
 missing=()
