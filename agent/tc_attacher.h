@@ -7,6 +7,7 @@
 #define FLATWALL_AGENT_TC_ATTACHER_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -30,6 +31,21 @@ absl::Status DetachTc(int ifindex, TcHook hook);
 // The kernel id of the program Flatwall has attached to the hook, 0 when none.
 // NotFound when the interface does not exist.
 absl::StatusOr<uint32_t> AttachedTcProgramId(int ifindex, TcHook hook);
+
+// The program in Flatwall's filter slot of the hook, as the tc filter dump describes it.
+// Reading it needs no privilege beyond what attaching needs (opening a program by id
+// would need CAP_SYS_ADMIN), and it also names programs of an earlier agent whose ids
+// are not ours.
+struct TcProgram {
+  uint32_t id = 0;   // 0 when the slot is empty
+  std::string name;  // the kernel program name ("fw_from_pod"); empty when the filter
+                     // carries no name libbpf's attach would have given it
+};
+
+// The program of Flatwall's filter on the hook; {0, ""} when there is none, also when the
+// interface or its clsact qdisc does not exist (a dump of a missing interface is empty).
+// Errors from netlink.
+absl::StatusOr<TcProgram> AttachedTcProgram(int ifindex, TcHook hook);
 
 }  // namespace flatwall::agent
 

@@ -4,7 +4,6 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -26,7 +25,8 @@ namespace {
 
 // The kernel names of the programs (their pin names without the version suffix). A
 // filter running one of these is Flatwall's, whatever object it was loaded from: an
-// earlier agent's programs have other ids but the same names.
+// earlier agent's programs (replaced in their pins by an upgrade) have other ids but the
+// same names, which the tc filter dump carries.
 constexpr char kFromPodName[] = "fw_from_pod";
 constexpr char kToPodName[] = "fw_to_pod";
 constexpr char kUplinkName[] = "fw_uplink";
@@ -47,29 +47,14 @@ absl::StatusOr<uint32_t> ProgramIdOf(int fd, fw_hook hook) {
   return info.id;
 }
 
-// The name of the program with kernel id `id`; empty when it is gone (detached and
-// freed since the id was read).
-absl::StatusOr<std::string> ProgramName(uint32_t id) {
-  const int fd = bpf_prog_get_fd_by_id(id);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::string();
-    return BpfError(errno, absl::StrCat("open program id ", id));
-  }
-  bpf_prog_info info{};
-  uint32_t length = sizeof(info);
-  const int err = bpf_obj_get_info_by_fd(fd, &info, &length);
-  const int error = errno;
-  close(fd);
-  if (err != 0) return BpfError(error, absl::StrCat("read info of program id ", id));
-  return std::string(info.name);
-}
-
 // The name of the program in Flatwall's filter slot of the hook; empty when there is
-// none. NotFound when the interface is gone.
+// none (or the interface is gone). From the tc filter dump, not by opening the program by
+// its id: that would need CAP_SYS_ADMIN, and the agent runs without it.
 absl::StatusOr<std::string> HookProgramName(int ifindex, TcHook hook) {
-  FW_ASSIGN_OR_RETURN(const uint32_t id, AttachedTcProgramId(ifindex, hook));
-  if (id == 0) return std::string();
-  return ProgramName(id);
+  absl::StatusOr<TcProgram> program = AttachedTcProgram(ifindex, hook);
+  if (absl::IsNotFound(program.status())) return std::string();
+  FW_RETURN_IF_ERROR(program.status());
+  return std::move(program->name);
 }
 
 // The interfaces of the namespace that have a clsact qdisc: only they can hold a tc
@@ -102,16 +87,14 @@ absl::StatusOr<std::vector<int>> InterfacesWithClsact() {
 }
 
 // Calls `visit(ifindex, hook, program name)` for every hook of every interface that runs
-// a Flatwall program. Interfaces that vanish meanwhile are skipped.
+// a Flatwall program. Interfaces that vanish meanwhile have no filters left to visit.
 absl::Status ForEachFlatwallFilter(
     const std::function<absl::Status(int, TcHook, const std::string&)>& visit) {
   FW_ASSIGN_OR_RETURN(const std::vector<int> ifindexes, InterfacesWithClsact());
   for (const int ifindex : ifindexes) {
     for (const TcHook hook : kBothHooks) {
-      absl::StatusOr<std::string> name = HookProgramName(ifindex, hook);
-      if (absl::IsNotFound(name.status())) break;
-      FW_RETURN_IF_ERROR(name.status());
-      if (IsFlatwallProgram(*name)) FW_RETURN_IF_ERROR(visit(ifindex, hook, *name));
+      FW_ASSIGN_OR_RETURN(const std::string name, HookProgramName(ifindex, hook));
+      if (IsFlatwallProgram(name)) FW_RETURN_IF_ERROR(visit(ifindex, hook, name));
     }
   }
   return absl::OkStatus();
@@ -181,11 +164,10 @@ absl::Status VethAttachments::Attach(const Attachment& attachment) const {
 
 absl::Status VethAttachments::Clean(int ifindex) const {
   for (const TcHook hook : kBothHooks) {
-    absl::StatusOr<std::string> name = HookProgramName(ifindex, hook);
-    if (absl::IsNotFound(name.status())) break;  // the veth is gone, and its filters
-    FW_RETURN_IF_ERROR(name.status());
+    // Empty when the veth is gone, and its filters with it.
+    FW_ASSIGN_OR_RETURN(const std::string name, HookProgramName(ifindex, hook));
     // Someone else's filter in the same slot is not ours to remove.
-    if (IsPodProgram(*name)) FW_RETURN_IF_ERROR(DetachIfPresent(ifindex, hook));
+    if (IsPodProgram(name)) FW_RETURN_IF_ERROR(DetachIfPresent(ifindex, hook));
   }
   // Unbound only once nothing runs the from-pod program there any more.
   return UnbindVeth(datapath_, ifindex);

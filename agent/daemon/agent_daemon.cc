@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -110,6 +111,7 @@ class Agent {
   absl::Time enforced_state_read_at_ = absl::InfinitePast();
   absl::Time last_sample_ = absl::InfinitePast();
   std::string last_write_error_;
+  std::string veth_failure_;  // the last pass's failed pod attachment; empty when none
 };
 
 absl::Status Agent::Start() {
@@ -206,7 +208,9 @@ void Agent::ReportSourceErrors() {
 // node not ready until a resync succeeds, and so does a source that cannot reach the
 // cluster (the API server down or refusing) — the last state stays enforced meanwhile.
 // Bad manifests do not: what they held before stays enforced, and the metrics and log say
-// which files are bad.
+// which files are bad. A local pod whose veth could not be attached (the kernel refused,
+// its routes disagree) makes the node not ready until a pass attaches it; a pod whose veth
+// does not exist yet does not, as every starting pod is briefly in that state.
 void Agent::UpdateReadiness() {
   absl::Status source_health = source_->Health();
   if (!first_state_taken_) {
@@ -226,6 +230,10 @@ void Agent::UpdateReadiness() {
     health_.SetNotReady(absl::StrCat(
         "source: ", source_health.message(), "; enforcing the state of ",
         absl::FormatTime(absl::RFC3339_sec, enforced_state_read_at_, absl::UTCTimeZone())));
+    return;
+  }
+  if (!veth_failure_.empty()) {
+    health_.SetNotReady(veth_failure_);
     return;
   }
   health_.SetReady();
@@ -303,9 +311,18 @@ void Agent::Tick() {
   } else {
     for (const std::string& pod : report->attached) LogInfo(absl::StrCat("attached ", pod));
     for (const std::string& pod : report->detached) LogInfo(absl::StrCat("detached ", pod));
+    veth_failure_.clear();
+    size_t failed_pods = 0;
     for (const PodFailure& failure : report->failed) {
       LogWarning(absl::StrCat("veth of ", failure.pod, ": ", failure.status.message()));
+      // A leftover veth no pod owns ("ifindex N") leaves no pod unenforced.
+      if (absl::StartsWith(failure.pod, "ifindex ")) continue;
+      if (++failed_pods == 1) {
+        veth_failure_ = absl::StrCat("veth for pod ", failure.pod,
+                                     ": attach failed: ", failure.status.message());
+      }
     }
+    if (failed_pods > 1) absl::StrAppend(&veth_failure_, " (and ", failed_pods - 1, " more)");
     if (report->waiting.size() != waiting_veths_ && !report->waiting.empty()) {
       LogInfo(absl::StrCat("waiting for the veth of ", absl::StrJoin(report->waiting, ", ")));
     }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/lab/run_command.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/agent_process_fixture.h"
@@ -129,6 +130,37 @@ TEST_F(AgentProcessTest, ManifestChangesAreEnforcedAndABadFileKeepsItsObjects) {
 
   fs::remove(manifests_ + "/late.yaml");
   EXPECT_TRUE(WaitForEndpoints({Ip("10.60.0.1"), Ip("10.60.0.2")}));
+}
+
+// /readyz while a local pod's veth cannot be attached: 503 naming the pod while the kernel
+// refuses (a u32 filter of another protocol holds Flatwall's priority), 200 again once the
+// next pass attaches it. Before, x/a's veth did not exist, which is no reason to be unready.
+TEST_F(AgentProcessTest, ReadyzIsUnavailableWhileALocalPodsVethFailsToAttach) {
+  ASSERT_GT(StartReady(Flags()), 0);
+  FW_ASSERT_OK(lab::RunCommand({"ip", "-n", netns_, "link", "add", "va", "type", "veth",
+                                "peer", "name", "vap"}));
+  FW_ASSERT_OK(lab::RunCommand({"tc", "-n", netns_, "qdisc", "add", "dev", "va", "clsact"}));
+  FW_ASSERT_OK(lab::RunCommand({"tc", "-n", netns_, "filter", "add", "dev", "va", "ingress",
+                                "protocol", "ip", "prio", "1", "u32", "match", "u32", "0", "0"}));
+  FW_ASSERT_OK(lab::RunIpBatch(netns_, {"link set va up", "link set vap up",
+                                        "route add 10.60.0.1/32 dev va"}));
+  auto wait_for_readyz = [&](int status) {
+    lab::HttpReply reply;
+    const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      reply = Get("/readyz");
+      if (reply.status == status) break;
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    return reply;
+  };
+  lab::HttpReply unready = wait_for_readyz(503);
+  EXPECT_EQ(unready.status, 503) << Log();
+  EXPECT_THAT(unready.body, HasSubstr("veth for pod x/a: attach failed: attach tc ingress"));
+
+  FW_ASSERT_OK(lab::RunCommand({"tc", "-n", netns_, "filter", "del", "dev", "va", "ingress",
+                                "prio", "1"}));
+  EXPECT_EQ(wait_for_readyz(200).status, 200) << Log();
 }
 
 TEST_F(AgentProcessTest, SigtermExitsZeroAndASecondStartAdoptsThePins) {

@@ -4,6 +4,9 @@
 #include "agent/veth_attachments.h"
 
 #include <bpf/bpf.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -23,6 +26,21 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+
+// Clears CAP_SYS_ADMIN from the calling thread's effective set, and checks that opening
+// program `id` by its id (which needs it) is now refused.
+absl::Status DropSysAdminFromThisThread(uint32_t id) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) != 0) return absl::InternalError("capget failed");
+  data[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+  if (syscall(SYS_capset, &header, data) != 0) return absl::InternalError("capset failed");
+  if (const int fd = bpf_prog_get_fd_by_id(id); fd >= 0) {
+    close(fd);
+    return absl::InternalError("CAP_SYS_ADMIN is still effective");
+  }
+  return absl::OkStatus();
+}
 
 class VethAttachmentsTest : public KernelTest {
  protected:
@@ -54,6 +72,24 @@ class VethAttachmentsTest : public KernelTest {
     AttachReport report;
     EXPECT_THAT(lab::RunInNetns(node_,
                                 [&]() -> absl::Status {
+                                  FW_ASSIGN_OR_RETURN(HostRoutes routes, HostRouteInterfaces());
+                                  FW_ASSIGN_OR_RETURN(report,
+                                                      attachments.Reconcile(pods, routes));
+                                  return absl::OkStatus();
+                                }),
+                ::flatwall::testing::IsOk());
+    return report;
+  }
+
+  // As Reconcile, on a thread without CAP_SYS_ADMIN in its effective set (capabilities
+  // are per thread, and the thread ends with the pass): as the DaemonSet runs the agent.
+  AttachReport ReconcileWithoutSysAdmin(VethAttachments& attachments,
+                                        const std::vector<LocalPod>& pods) {
+    AttachReport report;
+    EXPECT_THAT(lab::RunInNetns(node_,
+                                [&]() -> absl::Status {
+                                  FW_RETURN_IF_ERROR(DropSysAdminFromThisThread(
+                                      Ours(FW_HOOK_FROM_POD)));
                                   FW_ASSIGN_OR_RETURN(HostRoutes routes, HostRouteInterfaces());
                                   FW_ASSIGN_OR_RETURN(report,
                                                       attachments.Reconcile(pods, routes));
@@ -229,6 +265,44 @@ TEST_F(VethAttachmentsTest, RestartAdoptsListedVethsAndCleansStaleOnes) {
   ExpectClean(vh2);
   EXPECT_THAT(Bound(4000), IsEmpty());
   EXPECT_THAT(Bound(FW_VETH_ARRAY_SLOTS + 7), IsEmpty());
+}
+
+// An upgrade replaces the pinned programs: the filters left by the earlier agent run
+// programs with other ids, recognised by the names the tc filter dump gives, with no
+// CAP_SYS_ADMIN to open them by id. A filter of someone else's program stays.
+TEST_F(VethAttachmentsTest, RestartWithoutSysAdminRecognisesAnEarlierRunsProgramsByName) {
+  const int vh1 = Ifindex(node_, "vh1");
+  const int vh2 = Ifindex(node_, "vh2");
+  const int vh3 = Ifindex(node_, "vh3");
+  {
+    VethAttachments earlier_run(*datapath_);
+    Reconcile(earlier_run, {PodA(), PodB()});
+  }
+  const uint32_t earlier_from_pod = Ours(FW_HOOK_FROM_POD);
+  // Someone else's program in Flatwall's slot of vh3 (the uplink program stands in: its
+  // name is not a pod program's).
+  FW_ASSERT_OK(lab::RunInNetns(node_, [&] {
+    return AttachTc(vh3, TcHook::kIngress, datapath_->program_fd(FW_HOOK_UPLINK));
+  }));
+  datapath_.reset();
+  LoadDatapath();
+  ASSERT_NE(Ours(FW_HOOK_FROM_POD), earlier_from_pod);
+  TcProgram earlier;
+  FW_ASSERT_OK(lab::RunInNetns(node_, [&]() -> absl::Status {
+    FW_ASSIGN_OR_RETURN(earlier, AttachedTcProgram(vh2, TcHook::kIngress));
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(earlier.id, earlier_from_pod);
+  EXPECT_EQ(earlier.name, "fw_from_pod");
+
+  VethAttachments restarted(*datapath_);
+  AttachReport report = ReconcileWithoutSysAdmin(restarted, {PodA()});
+  EXPECT_THAT(report.attached, ElementsAre("x/a"));
+  EXPECT_THAT(report.cleaned, ElementsAre(vh2));
+  EXPECT_THAT(report.failed, IsEmpty());
+  ExpectAttached(vh1, {Ip("10.30.0.1")});
+  ExpectClean(vh2);
+  EXPECT_NE(Attached(vh3, TcHook::kIngress), 0u);
 }
 
 TEST_F(VethAttachmentsTest, UplinkMovesToTheNewInterface) {

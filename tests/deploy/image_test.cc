@@ -121,6 +121,7 @@ std::vector<std::string> Strings(const YAML::Node& sequence) {
 // What the test takes from deploy/flatwall.yaml's agent container.
 struct AgentContainerSpec {
   std::vector<std::string> capabilities;        // securityContext.capabilities.add
+  std::string seccomp;                          // securityContext.seccompProfile.type
   std::map<std::string, std::string> env;       // plain values only (no valueFrom)
   std::string bpffs_mount;                      // mountPath of the hostPath /sys/fs/bpf
   int listen_port = 0;                          // the "metrics" containerPort
@@ -137,6 +138,8 @@ AgentContainerSpec ReadAgentContainerSpec() {
     for (const YAML::Node& container : pod["containers"]) {
       if (container["name"].as<std::string>() != "agent") continue;
       spec.capabilities = Strings(container["securityContext"]["capabilities"]["add"]);
+      spec.seccomp =
+          container["securityContext"]["seccompProfile"]["type"].as<std::string>("RuntimeDefault");
       for (const YAML::Node& variable : container["env"]) {
         if (variable["value"]) {
           spec.env[variable["name"].as<std::string>()] = variable["value"].as<std::string>();
@@ -242,6 +245,11 @@ class ImageTest : public ::testing::Test {
     for (const std::string& capability : spec.capabilities) {
       args.push_back(absl::StrCat("--cap-add=CAP_", capability));
     }
+    // RuntimeDefault is podman's own default profile; a Localhost profile has no
+    // counterpart here and fails the test below.
+    if (spec.seccomp == "Unconfined") {
+      args.insert(args.end(), {"--security-opt", "seccomp=unconfined"});
+    }
     // Kubernetes' readOnlyRootFilesystem has no writable /tmp or /run, unlike podman's
     // --read-only alone.
     args.insert(args.end(), {"--read-only", "--read-only-tmpfs=false", "--security-opt",
@@ -318,6 +326,7 @@ TEST_F(ImageTest, InitContainerMountsBpffsOnlyWhereItIsMissing) {
 TEST_F(ImageTest, AgentFromTheImageEnforcesWithTheDaemonSetsPrivilegesAndUninstallCleansUp) {
   const AgentContainerSpec spec = ReadAgentContainerSpec();
   ASSERT_FALSE(spec.capabilities.empty());
+  ASSERT_TRUE(spec.seccomp == "RuntimeDefault" || spec.seccomp == "Unconfined") << spec.seccomp;
   ASSERT_EQ(spec.bpffs_mount, "/sys/fs/bpf");
   ASSERT_NE(spec.listen_port, 0);
 

@@ -296,9 +296,11 @@ TEST_F(DaemonSetTest, AgentRunsWithOnlyTheCapabilitiesItWasMeasuredToNeed) {
   EXPECT_FALSE(security["allowPrivilegeEscalation"].as<bool>(true));
   EXPECT_TRUE(security["readOnlyRootFilesystem"].as<bool>(false));
   EXPECT_THAT(Strings(security["capabilities"]["drop"]), ElementsAre("ALL"));
-  // docs/operations.md "Privileges": why each one, and why CAP_SYS_RESOURCE is not here.
+  // docs/operations.md "Privileges": why each one, why CAP_SYS_ADMIN and CAP_SYS_RESOURCE
+  // are not here, and why seccomp is unconfined (the price of no CAP_SYS_ADMIN).
   EXPECT_THAT(Strings(security["capabilities"]["add"]),
-              UnorderedElementsAre("BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN"));
+              UnorderedElementsAre("BPF", "PERFMON", "NET_ADMIN"));
+  EXPECT_EQ(security["seccompProfile"]["type"].as<std::string>(""), "Unconfined");
 }
 
 TEST_F(DaemonSetTest, EveryContainerHasCpuAndMemoryRequestsAndLimits) {
@@ -352,9 +354,11 @@ TEST(ManifestTest, UninstallRemovesThePinsTheAgentMakesInTheHostNetwork) {
   FW_ASSERT_OK(config);
   EXPECT_TRUE(config->uninstall);
   EXPECT_EQ(config->bpffs_root, agent_config->bpffs_root);
+  const YAML::Node agent_security = FindNamed(agent_pod["containers"], "agent")["securityContext"];
   EXPECT_EQ(Strings(uninstall["securityContext"]["capabilities"]["add"]),
-            Strings(FindNamed(agent_pod["containers"], "agent")["securityContext"]["capabilities"]
-                                                                ["add"]));
+            Strings(agent_security["capabilities"]["add"]));
+  EXPECT_EQ(uninstall["securityContext"]["seccompProfile"]["type"].as<std::string>(""),
+            agent_security["seccompProfile"]["type"].as<std::string>(""));
 }
 
 }  // namespace
