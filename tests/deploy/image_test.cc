@@ -4,14 +4,18 @@
 // the host's /sys/fs/bpf mounted with HostToContainer propagation and the DaemonSet's
 // environment — but the directory source instead of the API server, a pin root of its own
 // (/sys/fs/bpf/fwt-image-<pid>) and, instead of the host network, a node namespace of the
-// test's own with an uplink and one pod veth. Also the init container's bpffs mount and
+// test's own with an uplink and one pod veth (the pod and the VPC beyond the uplink in
+// namespaces of their own), so real TCP through the node shows the policy enforced by the
+// containerised agent. Also the init container's bpffs mount and
 // the uninstall container. Every container, the image, the namespaces, the pins and the
 // files are removed at the end, also when a test fails.
 //
 // Needs root and podman (installed with apt-get when missing); skips with the reason when
 // podman cannot be installed or cannot run a container here — build-image.sh has by then
 // proven the image's contents (chroot: every library resolves, every binary starts).
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +37,7 @@
 #include "absl/strings/strip.h"
 #include "agent/lab/agent_http.h"
 #include "agent/lab/netns.h"
+#include "agent/lab/pod_sockets.h"
 #include "agent/lab/run_command.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -52,6 +57,7 @@ using ::testing::Not;
 
 constexpr char kNodeName[] = "fwt-node";
 constexpr char kPodAddress[] = "10.60.0.1";
+constexpr char kRemotePodAddress[] = "10.61.0.1";  // pod r, on another node
 constexpr char kManifestMount[] = "/etc/flatwall/manifests";
 constexpr auto kReadyTimeout = std::chrono::seconds(30);
 
@@ -78,6 +84,36 @@ spec:
   podSelector: {matchLabels: {app: a}}
   ingress: [{from: [{podSelector: {matchLabels: {app: r}}}], ports: [{port: 80}]}]
 )";
+
+// Whether a TCP connection from `source`, made inside namespace `netns`, to
+// `destination`:`port` is accepted within a second (a dropped SYN times out).
+bool Connects(const std::string& netns, const std::string& source,
+              const std::string& destination, uint16_t port) {
+  int fd = -1;
+  absl::Status opened = lab::RunInNetns(netns, [&]() -> absl::Status {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in bound = lab::Ipv4SocketAddress(*compiler::IpAddress::Parse(source), 0);
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&bound), sizeof(bound)) != 0) {
+      return absl::InternalError("socket/bind in the remote namespace");
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(opened.ok()) << opened;
+  if (!opened.ok()) {
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  sockaddr_in target = lab::Ipv4SocketAddress(*compiler::IpAddress::Parse(destination), port);
+  connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof(target));
+  pollfd writable{fd, POLLOUT, 0};
+  int error = ETIMEDOUT;
+  if (poll(&writable, 1, 1000) == 1) {
+    socklen_t length = sizeof(error);
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+  }
+  close(fd);
+  return error == 0;
+}
 
 std::string Trimmed(const std::string& text) {
   return std::string(absl::StripAsciiWhitespace(text));
@@ -331,17 +367,42 @@ TEST_F(ImageTest, AgentFromTheImageEnforcesWithTheDaemonSetsPrivilegesAndUninsta
   ASSERT_NE(spec.listen_port, 0);
 
   // The node: an uplink with the default route and one pod's veth with its /32 route, as
-  // the VPC CNI leaves them; the peers live in a second namespace.
+  // the VPC CNI leaves them (the pod reaches the node by proxy ARP). The pod lives in a
+  // namespace of its own; the "VPC" beyond the uplink, with pod r of another node, in a
+  // third.
   const std::string node = MakeNetns(tag_ + "-node");
   const std::string peer = MakeNetns(tag_ + "-peer");
+  const std::string pod = MakeNetns(tag_ + "-pod");
+  FW_ASSERT_OK(lab::WriteSysctls(node, {{"net.ipv4.ip_forward", "1"}}));
   FW_ASSERT_OK(lab::RunIpBatch(
       node, {"link set lo up", absl::StrCat("link add eth0 type veth peer name up0 netns ", peer),
              "link set eth0 up", "addr add 10.10.0.5/24 dev eth0",
              "route add default via 10.10.0.1",
-             absl::StrCat("link add vpod type veth peer name eth0 netns ", peer),
+             absl::StrCat("link add vpod type veth peer name eth0 netns ", pod),
              "link set vpod up", absl::StrCat("route add ", kPodAddress, "/32 dev vpod")}));
-  FW_ASSERT_OK(lab::RunIpBatch(peer, {"link set up0 up", "link set eth0 up",
-                                      absl::StrCat("addr add ", kPodAddress, "/32 dev eth0")}));
+  FW_ASSERT_OK(lab::WriteSysctls(node, {{"net.ipv4.conf.vpod.proxy_arp", "1"}}));
+  FW_ASSERT_OK(lab::RunIpBatch(peer, {"link set lo up", "link set up0 up",
+                                      "addr add 10.10.0.1/24 dev up0",
+                                      absl::StrCat("addr add ", kRemotePodAddress, "/32 dev up0"),
+                                      "route add 10.60.0.0/16 via 10.10.0.5"}));
+  FW_ASSERT_OK(lab::RunIpBatch(pod, {"link set lo up", "link set eth0 up",
+                                     absl::StrCat("addr add ", kPodAddress, "/32 dev eth0"),
+                                     "route add default dev eth0"}));
+  // The pod serves ports 80 (which the policy allows from r) and 81 (which it does not).
+  absl::StatusOr<int> port_80 = lab::ListenInNetns(pod, 80, 16);
+  absl::StatusOr<int> port_81 = lab::ListenInNetns(pod, 81, 16);
+  FW_ASSERT_OK(port_80);
+  FW_ASSERT_OK(port_81);
+  struct Closer {
+    int a, b;
+    ~Closer() {
+      close(a);
+      close(b);
+    }
+  } closer{*port_80, *port_81};
+  // Without an agent, both ports answer: the network works and the test can fail.
+  ASSERT_TRUE(Connects(peer, kRemotePodAddress, kPodAddress, 80));
+  ASSERT_TRUE(Connects(peer, kRemotePodAddress, kPodAddress, 81));
 
   const std::string manifests = dir_ + "/manifests";
   fs::create_directory(manifests);
@@ -392,6 +453,9 @@ TEST_F(ImageTest, AgentFromTheImageEnforcesWithTheDaemonSetsPrivilegesAndUninsta
   EXPECT_THAT(lab::RunCommand(lab::InNetns(node, {"tc", "filter", "show", "dev", "vpod", "egress"}))
                   .value_or(""),
               HasSubstr("fw_to_pod"));
+  // Real traffic through the node: the policy's port passes, the other is dropped.
+  EXPECT_TRUE(Connects(peer, kRemotePodAddress, kPodAddress, 80));
+  EXPECT_FALSE(Connects(peer, kRemotePodAddress, kPodAddress, 81));
   logs = lab::RunCommand(Podman({"logs", agent}, /*with_stderr=*/true));
   EXPECT_THAT(logs.value_or(""), Not(HasSubstr(" error ")));
 
