@@ -19,6 +19,9 @@ int RunLab(const std::vector<std::string>& args, std::ostream& out, std::ostream
 // `flatwall logs [filters] FILE...` and `flatwall logs verify FILE...`: verdict logs
 // (docs/verdict-log.md). With --follow it does not return.
 int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `flatwall status [--bpffs-root DIR] [-o text|json]`: the node's pinned datapath state,
+// read without loading or replacing anything. Exit 1 when DIR holds no Flatwall maps.
+int RunStatus(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace flatwall::cli
 

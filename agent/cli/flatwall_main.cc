@@ -23,6 +23,7 @@ constexpr char kUsage[] =
     "  logs [--follow] [--verdict allow|deny] [--namespace N] [--pod P] [--policy NAME]\n"
     "       [-o text|json] FILE...               filter and print verdict logs\n"
     "  logs verify FILE...                       check a verdict log's hash chain and sequence\n"
+    "  status [--bpffs-root DIR] [-o text|json] the node's pinned datapath state (root)\n"
     "\n"
     "FILE may be a directory: its *.yaml, *.yml and *.json files are read.\n"
     "--datapath bpf (root) judges flows with the real BPF programs instead of the model.\n";
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (command == "explain") return flatwall::cli::RunExplain(args, std::cout, std::cerr);
   if (command == "lab") return flatwall::cli::RunLab(args, std::cout, std::cerr);
   if (command == "logs") return flatwall::cli::RunLogs(args, std::cout, std::cerr);
+  if (command == "status") return flatwall::cli::RunStatus(args, std::cout, std::cerr);
   std::cerr << "flatwall: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

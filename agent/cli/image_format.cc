@@ -37,7 +37,9 @@ std::string IdentityName(const MapImage& image, uint32_t identity) {
   return absl::StrCat(it->namespace_name, FormatLabels(it->labels));
 }
 
-std::string RuleKinds(uint8_t kinds) {
+}  // namespace
+
+std::string DescribeRuleKinds(uint8_t kinds) {
   std::vector<std::string> names;
   if (kinds & FW_RULES_HAVE_IDENTITY) names.push_back("identity");
   if (kinds & FW_RULES_HAVE_CIDR) names.push_back("cidr");
@@ -51,12 +53,14 @@ std::string RuleKinds(uint8_t kinds) {
   return absl::StrCat(absl::StrJoin(names, "+"), "/", absl::StrJoin(shapes, "+"));
 }
 
-std::string Isolation(uint8_t flags) {
+std::string DescribeIsolation(uint8_t flags) {
   std::vector<std::string> names;
   if (flags & FW_EP_ISOLATED_INGRESS) names.push_back("ingress");
   if (flags & FW_EP_ISOLATED_EGRESS) names.push_back("egress");
   return names.empty() ? "none" : absl::StrJoin(names, ",");
 }
+
+namespace {
 
 // The prefix a CIDR class stands for, found through the fw_cidrs entries.
 std::map<uint32_t, std::string> ClassPrefixes(const MapImage& image) {
@@ -136,9 +140,9 @@ std::string FormatImageText(const MapImage& image, const std::string& node_name)
     const compiler::EndpointInfo& info = image.endpoint_info[i];
     absl::StrAppend(&out, "  ", compiler::FromAbi(key.addr).ToString(), " ", info.pod_namespace, "/",
                     info.pod_name, " identity ", Hex(value.identity), " ruleset ",
-                    Hex(value.ruleset), " isolated ", Isolation(value.flags), " rules ingress:",
-                    RuleKinds(value.rule_kinds[FW_DIR_INGRESS]),
-                    " egress:", RuleKinds(value.rule_kinds[FW_DIR_EGRESS]), "\n");
+                    Hex(value.ruleset), " isolated ", DescribeIsolation(value.flags),
+                    " rules ingress:", DescribeRuleKinds(value.rule_kinds[FW_DIR_INGRESS]),
+                    " egress:", DescribeRuleKinds(value.rule_kinds[FW_DIR_EGRESS]), "\n");
   }
   absl::StrAppend(&out, "identities:\n");
   for (const compiler::IdentityInfo& info : image.identities) {

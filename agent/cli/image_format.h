@@ -18,6 +18,11 @@ nlohmann::json FormatImageJson(const compiler::MapImage& image, const std::strin
 
 // "any", "TCP", "TCP 80", "TCP 80-81": the protocol and port range a rule key covers.
 std::string DescribeRuleTraffic(const fw_rule_key& key);
+// "identity+cidr/port+range": the rule kinds an endpoint's direction has
+// (fw_endpoint_value.rule_kinds), or "none".
+std::string DescribeRuleKinds(uint8_t kinds);
+// "ingress,egress", "ingress", or "none": the directions an endpoint is isolated in.
+std::string DescribeIsolation(uint8_t flags);
 // "shop/frontend-to-backend egress[0]", or "rule 0x…" when the id is not in the table.
 std::string DescribeRule(const compiler::MapImage& image, uint32_t rule_id);
 

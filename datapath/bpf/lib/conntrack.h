@@ -21,40 +21,16 @@ static __always_inline void fw_ct_key_init(struct fw_ct_key *key, const struct f
 	key->protocol = protocol;
 }
 
-static __always_inline bool fw__tcp_closing(const struct fw_ct_value *ct)
-{
-	__u8 seen = ct->tcp_flags[FW_CT_ORIGINAL] | ct->tcp_flags[FW_CT_REPLY];
-
-	return (seen & FW_TCP_RST) ||
-	       ((ct->tcp_flags[FW_CT_ORIGINAL] & ct->tcp_flags[FW_CT_REPLY]) & FW_TCP_FIN);
-}
-
-static __always_inline __u64 fw__ct_lifetime(const struct fw_ct_value *ct, __u8 protocol)
-{
-	switch (protocol) {
-	case IPPROTO_TCP:
-		if (fw__tcp_closing(ct))
-			return FW_CT_LIFETIME_TCP_CLOSING_NS;
-		if (ct->tcp_flags[FW_CT_ORIGINAL] & ct->tcp_flags[FW_CT_REPLY] & FW_TCP_ACK)
-			return FW_CT_LIFETIME_TCP_ESTABLISHED_NS;
-		return FW_CT_LIFETIME_TCP_OPENING_NS;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		return FW_CT_LIFETIME_ICMP_NS;
-	}
-	return FW_CT_LIFETIME_UDP_NS;
-}
-
 /* Whether an entry still stands for the flow this packet belongs to: within its lifetime,
  * and not a closed TCP connection whose port pair a new SYN is reusing. */
 static __always_inline bool fw_ct_alive(const struct fw_ct_value *ct, __u8 protocol,
 					__u8 tcp_flags, __u64 now)
 {
 	/* Signed: another CPU may have stamped the entry a tick after our clock read. */
-	if ((__s64)(now - ct->last_seen_ns) > (__s64)fw__ct_lifetime(ct, protocol))
+	if ((__s64)(now - ct->last_seen_ns) > (__s64)fw_ct_lifetime_ns(ct, protocol))
 		return false;
 	if (protocol == IPPROTO_TCP && (tcp_flags & (FW_TCP_SYN | FW_TCP_ACK)) == FW_TCP_SYN &&
-	    fw__tcp_closing(ct))
+	    fw_ct_tcp_closing(ct))
 		return false;
 	return true;
 }

@@ -38,11 +38,6 @@
 #define FW_ICMP6_ND_FIRST 133
 #define FW_ICMP6_ND_LAST 137
 
-#define FW_TCP_FIN 0x01
-#define FW_TCP_SYN 0x02
-#define FW_TCP_RST 0x04
-#define FW_TCP_ACK 0x10
-
 enum fw_fragment_kind {
 	FW_FRAG_NONE = 0,
 	FW_FRAG_FIRST = 1, /* offset 0, more fragments follow: has the transport header */

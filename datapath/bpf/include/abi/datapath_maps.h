@@ -125,6 +125,41 @@ FW_ABI_OFFSET(struct fw_ct_value, tcp_flags, 50);
 #define FW_CT_LIFETIME_UDP_NS (120ull * 1000000000ull) /* UDP, SCTP and other protocols */
 #define FW_CT_LIFETIME_ICMP_NS (30ull * 1000000000ull)
 
+/* fw_ct_value.tcp_flags bits: the TCP header's own. */
+#define FW_TCP_FIN 0x01
+#define FW_TCP_SYN 0x02
+#define FW_TCP_RST 0x04
+#define FW_TCP_ACK 0x10
+
+/* Whether a TCP entry has seen its connection end: a RST either way, or a FIN both ways. */
+static inline int fw_ct_tcp_closing(const struct fw_ct_value *ct)
+{
+  __u8 seen = ct->tcp_flags[FW_CT_ORIGINAL] | ct->tcp_flags[FW_CT_REPLY];
+
+  return (seen & FW_TCP_RST) ||
+         ((ct->tcp_flags[FW_CT_ORIGINAL] & ct->tcp_flags[FW_CT_REPLY]) & FW_TCP_FIN);
+}
+
+/* How long after its last packet an entry still stands for its flow. Written once here
+ * for the programs (lib/conntrack.h) and userspace readers (`flatwall status`). Protocol
+ * numbers are IANA's (TCP 6, ICMP 1, ICMPv6 58): the kernel's and libc's headers that
+ * name them cannot both be included in C++. */
+static inline __u64 fw_ct_lifetime_ns(const struct fw_ct_value *ct, __u8 protocol)
+{
+  switch (protocol) {
+  case 6:
+    if (fw_ct_tcp_closing(ct))
+      return FW_CT_LIFETIME_TCP_CLOSING_NS;
+    if (ct->tcp_flags[FW_CT_ORIGINAL] & ct->tcp_flags[FW_CT_REPLY] & FW_TCP_ACK)
+      return FW_CT_LIFETIME_TCP_ESTABLISHED_NS;
+    return FW_CT_LIFETIME_TCP_OPENING_NS;
+  case 1:
+  case 58:
+    return FW_CT_LIFETIME_ICMP_NS;
+  }
+  return FW_CT_LIFETIME_UDP_NS;
+}
+
 /* ---- fw_frags_v1: verdicts of first fragments -------------------------------------------
  * LRU hash. Key: (source, destination, IP identification, protocol, direction judged).
  * Written by the programs when a first fragment (offset 0, more-fragments set) gets its
