@@ -102,9 +102,12 @@ absl::StatusOr<uint64_t> CountMapEntries(const Datapath& datapath, DatapathMap m
       return absl::InvalidArgumentError(
           absl::StrCat("map ", MapPinName(map), " has no countable keys (type ", info->type, ")"));
   }
-  const int fd = datapath.map_fd(map);
-  std::vector<uint8_t> key(info->key_size);
-  std::vector<uint8_t> next(info->key_size);
+  return CountMapKeys(datapath.map_fd(map), *info, MapPinName(map));
+}
+
+absl::StatusOr<uint64_t> CountMapKeys(int fd, const bpf_map_info& info, const std::string& name) {
+  std::vector<uint8_t> key(info.key_size);
+  std::vector<uint8_t> next(info.key_size);
   const void* previous = nullptr;
   uint64_t count = 0;
   while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
@@ -112,10 +115,10 @@ absl::StatusOr<uint64_t> CountMapEntries(const Datapath& datapath, DatapathMap m
     key.swap(next);
     previous = key.data();
   }
-  if (errno != ENOENT) return BpfError(errno, absl::StrCat("iterate map ", MapPinName(map)));
+  if (errno != ENOENT) return BpfError(errno, absl::StrCat("iterate map ", name));
   // A key deleted under the walk (LRU eviction, expiry) makes the kernel restart from the
   // first key, so a busy map can be over-counted: never past its capacity.
-  return std::min<uint64_t>(count, info->max_entries);
+  return std::min<uint64_t>(count, info.max_entries);
 }
 
 absl::StatusOr<std::vector<ConntrackEntry>> ReadConntrack(const Datapath& datapath) {

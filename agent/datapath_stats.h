@@ -6,7 +6,10 @@
 #ifndef FLATWALL_AGENT_DATAPATH_STATS_H_
 #define FLATWALL_AGENT_DATAPATH_STATS_H_
 
+#include <bpf/bpf.h>
+
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "abi/datapath_maps.h"
@@ -40,6 +43,9 @@ absl::StatusOr<uint32_t> MapCapacity(const Datapath& datapath, DatapathMap map);
 // the walk (capped at the capacity). InvalidArgument for arrays and the ring buffer,
 // whose slots always exist; errors from the kernel.
 absl::StatusOr<uint64_t> CountMapEntries(const Datapath& datapath, DatapathMap map);
+// The same for any map opened by fd (e.g. from its pin); `info` from
+// bpf_map_get_info_by_fd, `name` for messages.
+absl::StatusOr<uint64_t> CountMapKeys(int fd, const bpf_map_info& info, const std::string& name);
 
 struct ConntrackEntry {
   fw_ct_key key;

@@ -27,6 +27,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/image_format.h"
 #include "agent/datapath.h"
+#include "agent/datapath_stats.h"
 #include "agent/host_routes.h"
 #include "agent/tc_attacher.h"
 #include "nlohmann/json.hpp"
@@ -116,21 +117,6 @@ absl::Status ForEachEntry(int fd, const std::string& name, Visit visit) {
   return absl::OkStatus();
 }
 
-// Keys of a hash, LRU or LPM-trie map, walked (one syscall per key). A walk the kernel
-// restarts after a concurrent delete can over-count: never past the capacity.
-absl::StatusOr<uint64_t> CountKeys(int fd, const bpf_map_info& info, const std::string& name) {
-  std::vector<uint8_t> key(info.key_size), next(info.key_size);
-  const void* previous = nullptr;
-  uint64_t count = 0;
-  while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
-    ++count;
-    key.swap(next);
-    previous = key.data();
-  }
-  if (errno != ENOENT) return agent::BpfError(errno, absl::StrCat("iterate map ", name));
-  return std::min<uint64_t>(count, info.max_entries);
-}
-
 bool HasCountableKeys(uint32_t type) {
   return type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
          type == BPF_MAP_TYPE_LRU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
@@ -210,7 +196,7 @@ absl::StatusOr<NodeStatus> ReadStatus(const std::string& root) {
       entry.pinned = true;
       entry.capacity = info.max_entries;
       if (HasCountableKeys(info.type)) {
-        FW_ASSIGN_OR_RETURN(entry.entries, CountKeys(fd.get(), info, entry.name));
+        FW_ASSIGN_OR_RETURN(entry.entries, agent::CountMapKeys(fd.get(), info, entry.name));
       }
       fds.emplace(map, std::move(fd));
     } else if (errno != ENOENT) {
