@@ -137,11 +137,13 @@ TEST_F(AgentProcessTest, ManifestChangesAreEnforcedAndABadFileKeepsItsObjects) {
 // next pass attaches it. Before, x/a's veth did not exist, which is no reason to be unready.
 TEST_F(AgentProcessTest, ReadyzIsUnavailableWhileALocalPodsVethFailsToAttach) {
   ASSERT_GT(StartReady(Flags()), 0);
-  FW_ASSERT_OK(lab::RunCommand({"ip", "-n", netns_, "link", "add", "va", "type", "veth",
-                                "peer", "name", "vap"}));
-  FW_ASSERT_OK(lab::RunCommand({"tc", "-n", netns_, "qdisc", "add", "dev", "va", "clsact"}));
-  FW_ASSERT_OK(lab::RunCommand({"tc", "-n", netns_, "filter", "add", "dev", "va", "ingress",
-                                "protocol", "ip", "prio", "1", "u32", "match", "u32", "0", "0"}));
+  // Through nsenter (lab::InNetns), not `ip -n`/`tc -n`: those remount / and fail where it
+  // is not a mount point (a chroot such as a fresh CI machine).
+  FW_ASSERT_OK(lab::RunIpBatch(netns_, {"link add va type veth peer name vap"}));
+  FW_ASSERT_OK(lab::RunCommand(lab::InNetns(netns_, {"tc", "qdisc", "add", "dev", "va", "clsact"})));
+  FW_ASSERT_OK(lab::RunCommand(lab::InNetns(
+      netns_, {"tc", "filter", "add", "dev", "va", "ingress", "protocol", "ip", "prio", "1", "u32",
+               "match", "u32", "0", "0"})));
   FW_ASSERT_OK(lab::RunIpBatch(netns_, {"link set va up", "link set vap up",
                                         "route add 10.60.0.1/32 dev va"}));
   auto wait_for_readyz = [&](int status) {
@@ -158,8 +160,8 @@ TEST_F(AgentProcessTest, ReadyzIsUnavailableWhileALocalPodsVethFailsToAttach) {
   EXPECT_EQ(unready.status, 503) << Log();
   EXPECT_THAT(unready.body, HasSubstr("veth for pod x/a: attach failed: attach tc ingress"));
 
-  FW_ASSERT_OK(lab::RunCommand({"tc", "-n", netns_, "filter", "del", "dev", "va", "ingress",
-                                "prio", "1"}));
+  FW_ASSERT_OK(lab::RunCommand(
+      lab::InNetns(netns_, {"tc", "filter", "del", "dev", "va", "ingress", "prio", "1"})));
   EXPECT_EQ(wait_for_readyz(200).status, 200) << Log();
 }
 
