@@ -54,12 +54,13 @@ absl::StatusOr<compiler::MapImage> ReadPinnedTables(const Datapath& datapath) {
   FW_ASSIGN_OR_RETURN(image.rules, ReadMap<compiler::RuleEntry>(datapath, DatapathMap::kRules));
   FW_ASSIGN_OR_RETURN(const std::vector<compiler::RuleEntry> ranges,
                       ReadMap<compiler::RuleEntry>(datapath, DatapathMap::kRuleRanges));
-  // Both maps' keys are sorted, but the image wants one sorted list.
+  // Each map's entries come sorted; the image wants one sorted list.
+  const size_t hashed = image.rules.size();
   image.rules.insert(image.rules.end(), ranges.begin(), ranges.end());
-  std::sort(image.rules.begin(), image.rules.end(),
-            [](const compiler::RuleEntry& a, const compiler::RuleEntry& b) {
-              return compiler::AbiLess(a.key, b.key);
-            });
+  std::inplace_merge(image.rules.begin(), image.rules.begin() + hashed, image.rules.end(),
+                     [](const compiler::RuleEntry& a, const compiler::RuleEntry& b) {
+                       return compiler::AbiLess(a.key, b.key);
+                     });
   return image;
 }
 

@@ -164,6 +164,19 @@ void AgentMetrics::SetWatchStats(const std::vector<ResourceWatchStats>& stats) {
 
 absl::Status AgentMetrics::SampleDatapath(const Datapath& datapath,
                                           const compiler::MapImage& enforced) {
+  // The tries and the rule hash are not walked: the image says what they hold (one pass
+  // over the rules splits them between their two maps).
+  const uint64_t range_rules = std::count_if(
+      enforced.rules.begin(), enforced.rules.end(), [](const compiler::RuleEntry& rule) {
+        return RuleMapOf(rule.key) == DatapathMap::kRuleRanges;
+      });
+  const auto image_entries = [&](DatapathMap map) -> uint64_t {
+    switch (map) {
+      case DatapathMap::kCidrs: return enforced.cidrs.size();
+      case DatapathMap::kRuleRanges: return range_rules;
+      default: return enforced.rules.size() - range_rules;
+    }
+  };
   for (const CountedMap& counted : kCountedMaps) {
     const std::string name = MapPinName(counted.map);
     FW_ASSIGN_OR_RETURN(const uint32_t capacity, MapCapacity(datapath, counted.map));
@@ -172,12 +185,7 @@ absl::Status AgentMetrics::SampleDatapath(const Datapath& datapath,
     if (counted.walk) {
       FW_ASSIGN_OR_RETURN(entries, CountMapEntries(datapath, counted.map));
     } else {
-      entries = counted.map == DatapathMap::kCidrs
-                    ? enforced.cidrs.size()
-                    : std::count_if(enforced.rules.begin(), enforced.rules.end(),
-                                    [&](const compiler::RuleEntry& rule) {
-                                      return RuleMapOf(rule.key) == counted.map;
-                                    });
+      entries = image_entries(counted.map);
     }
     Ignore(map_entries_->Set({name}, static_cast<double>(entries)));
   }
