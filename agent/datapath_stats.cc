@@ -40,11 +40,19 @@ absl::StatusOr<fw_counter_value> ReadEndpointCounter(const Datapath& datapath,
                                                      const compiler::IpAddress& endpoint,
                                                      fw_direction direction,
                                                      fw_reason reason) {
+  return ReadEndpointCounter(datapath.map_fd(DatapathMap::kCounters), endpoint, direction,
+                             reason);
+}
+
+absl::StatusOr<fw_counter_value> ReadEndpointCounter(int counters_fd,
+                                                     const compiler::IpAddress& endpoint,
+                                                     fw_direction direction,
+                                                     fw_reason reason) {
   fw_counter_key key{};
   key.endpoint = compiler::ToAbi(endpoint);
   key.direction = direction;
   key.reason = reason;
-  return SumPerCpu(datapath.map_fd(DatapathMap::kCounters), &key,
+  return SumPerCpu(counters_fd, &key,
                    MapPinName(DatapathMap::kCounters), /*missing_is_zero=*/true);
 }
 

@@ -26,6 +26,11 @@ absl::StatusOr<fw_counter_value> ReadEndpointCounter(const Datapath& datapath,
                                                      const compiler::IpAddress& endpoint,
                                                      fw_direction direction,
                                                      fw_reason reason);
+// The same from the counters map open as `counters_fd` (PinnedMaps::map_fd(kCounters)).
+absl::StatusOr<fw_counter_value> ReadEndpointCounter(int counters_fd,
+                                                     const compiler::IpAddress& endpoint,
+                                                     fw_direction direction,
+                                                     fw_reason reason);
 
 // fw_stats_v1[index] summed over CPUs (index: enum fw_stat_index, or a reason).
 // InvalidArgument for an index past FW_STATS_COUNT.

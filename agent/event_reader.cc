@@ -46,8 +46,10 @@ int EventReader::OnEvent(void* context, void* data, size_t size) {
 }
 
 absl::StatusOr<std::vector<fw_event>> EventReader::Poll(int timeout_ms) {
-  const int err = timeout_ms > 0 ? ring_buffer__poll(ring_, timeout_ms)
-                                 : ring_buffer__consume(ring_);
+  // ring_buffer__poll reads only rings that signalled; records submitted without a
+  // wake-up are collected by the consume after it.
+  int err = timeout_ms > 0 ? ring_buffer__poll(ring_, timeout_ms) : 0;
+  if (err >= 0 || err == -EINTR) err = ring_buffer__consume(ring_);
   if (err < 0 && err != -EINTR) {
     return BpfError(err, absl::StrCat("read ring buffer ", FW_PIN_EVENTS));
   }

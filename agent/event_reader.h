@@ -2,6 +2,11 @@
 // while fw_config has FW_CFG_EVENTS, which a reader sets when it starts and clears when it
 // goes away, so a datapath nobody reads pays one flag test per packet for events.
 //
+// Wake-ups are batched: the programs signal the reader only once FW_EVENT_WAKEUP_BYTES
+// (1/16 of the ring, datapath/bpf/lib/events.h) are pending, so a reader must also
+// collect on a timer — call Poll at least every kEventDrainIntervalMs — and then gets
+// every event within that interval (plus its own processing time).
+//
 // Not here: turning events into the verdict log (the agent daemon).
 #ifndef FLATWALL_AGENT_EVENT_READER_H_
 #define FLATWALL_AGENT_EVENT_READER_H_
@@ -17,6 +22,10 @@ struct ring_buffer;
 
 namespace flatwall::agent {
 
+// The longest a reader may leave events it was not woken for in the ring: the bound on
+// a verdict event's delay before it is read.
+inline constexpr int kEventDrainIntervalMs = 100;
+
 class EventReader {
  public:
   // Opens the ring buffer and sets FW_CFG_EVENTS. One reader per datapath at a time: the
@@ -28,12 +37,13 @@ class EventReader {
   EventReader(const EventReader&) = delete;
   EventReader& operator=(const EventReader&) = delete;
 
-  // Returns the events available now, waiting up to `timeout_ms` for the first one
-  // (0: do not wait). Errors from the kernel.
+  // Waits up to `timeout_ms` for a wake-up (0: do not wait), then returns every event
+  // in the ring, whether or not the datapath signalled it. Errors from the kernel.
   absl::StatusOr<std::vector<fw_event>> Poll(int timeout_ms);
 
-  // An epoll descriptor that is readable while events are waiting, for the caller's own
-  // poll loop (then Poll(0)).
+  // An epoll descriptor that becomes readable when the datapath signals a backlog, for
+  // the caller's own poll loop: wait on it for at most kEventDrainIntervalMs, then
+  // Poll(0) whether it became readable or not.
   int fd() const;
 
  private:

@@ -19,9 +19,10 @@ namespace {
 // both kinds (LPM tries support no batch operations) and for maps of any size; a key
 // deleted between the two calls is skipped, and a hash iteration that restarts after a
 // concurrent delete may repeat keys, which the final de-duplication removes.
-template <typename Entry>
-absl::StatusOr<std::vector<Entry>> ReadMap(const Datapath& datapath, DatapathMap map) {
-  const int fd = datapath.map_fd(map);
+// `maps`: a Datapath or PinnedMaps.
+template <typename Entry, typename Maps>
+absl::StatusOr<std::vector<Entry>> ReadMap(const Maps& maps, DatapathMap map) {
+  const int fd = maps.map_fd(map);
   std::vector<Entry> entries;
   Entry entry{};
   for (int err = bpf_map_get_next_key(fd, nullptr, &entry.key); err == 0;
@@ -42,18 +43,19 @@ absl::StatusOr<std::vector<Entry>> ReadMap(const Datapath& datapath, DatapathMap
   return entries;
 }
 
-}  // namespace
-
-absl::StatusOr<compiler::MapImage> ReadPinnedTables(const Datapath& datapath) {
+template <typename Maps>
+absl::StatusOr<compiler::MapImage> ReadTables(const Maps& maps) {
   compiler::MapImage image;
   FW_ASSIGN_OR_RETURN(image.endpoints,
-                      ReadMap<compiler::EndpointEntry>(datapath, DatapathMap::kEndpoints));
+                      ReadMap<compiler::EndpointEntry>(maps, DatapathMap::kEndpoints));
   FW_ASSIGN_OR_RETURN(image.ipcache,
-                      ReadMap<compiler::IpcacheEntry>(datapath, DatapathMap::kIpcache));
-  FW_ASSIGN_OR_RETURN(image.cidrs, ReadMap<compiler::CidrEntry>(datapath, DatapathMap::kCidrs));
-  FW_ASSIGN_OR_RETURN(image.rules, ReadMap<compiler::RuleEntry>(datapath, DatapathMap::kRules));
+                      ReadMap<compiler::IpcacheEntry>(maps, DatapathMap::kIpcache));
+  FW_ASSIGN_OR_RETURN(image.cidrs,
+                      ReadMap<compiler::CidrEntry>(maps, DatapathMap::kCidrs));
+  FW_ASSIGN_OR_RETURN(image.rules,
+                      ReadMap<compiler::RuleEntry>(maps, DatapathMap::kRules));
   FW_ASSIGN_OR_RETURN(const std::vector<compiler::RuleEntry> ranges,
-                      ReadMap<compiler::RuleEntry>(datapath, DatapathMap::kRuleRanges));
+                      ReadMap<compiler::RuleEntry>(maps, DatapathMap::kRuleRanges));
   // Each map's entries come sorted; the image wants one sorted list.
   const size_t hashed = image.rules.size();
   image.rules.insert(image.rules.end(), ranges.begin(), ranges.end());
@@ -62,6 +64,24 @@ absl::StatusOr<compiler::MapImage> ReadPinnedTables(const Datapath& datapath) {
                        return compiler::AbiLess(a.key, b.key);
                      });
   return image;
+}
+
+}  // namespace
+
+absl::StatusOr<compiler::MapImage> ReadPinnedTables(const Datapath& datapath) {
+  return ReadTables(datapath);
+}
+
+absl::StatusOr<compiler::MapImage> ReadPinnedTables(const PinnedMaps& maps) {
+  for (const DatapathMap map : {DatapathMap::kEndpoints, DatapathMap::kIpcache,
+                                DatapathMap::kCidrs, DatapathMap::kRules,
+                                DatapathMap::kRuleRanges}) {
+    if (maps.map_fd(map) < 0) {
+      return absl::NotFoundError(
+          absl::StrCat(MapPinName(map), " is not pinned under ", maps.root()));
+    }
+  }
+  return ReadTables(maps);
 }
 
 absl::StatusOr<std::vector<compiler::IpAddress>> ReadPinnedServices(const Datapath& datapath) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/datapath.h"
+#include "agent/pinned_maps.h"
 #include "policy-compiler/ip_prefix.h"
 #include "policy-compiler/map_image.h"
 
@@ -22,6 +23,10 @@ namespace flatwall::agent {
 // kernel). Meant for a moment nobody writes the maps (agent start-up). Errors from the
 // kernel (Internal, PermissionDenied, ...) naming the map.
 absl::StatusOr<compiler::MapImage> ReadPinnedTables(const Datapath& datapath);
+// The same through another process's pins, opened read-only; read while the agent may be
+// writing, so a table being updated can be caught half-way. NotFound when one of the
+// four maps is not pinned.
+absl::StatusOr<compiler::MapImage> ReadPinnedTables(const PinnedMaps& maps);
 
 // The ClusterIPs in fw_services_v1, sorted. Errors from the kernel.
 absl::StatusOr<std::vector<compiler::IpAddress>> ReadPinnedServices(const Datapath& datapath);

@@ -269,7 +269,7 @@ absl::Status VethAttachments::AttachUplink(int ifindex) {
   });
 }
 
-absl::Status VethAttachments::DetachAll() {
+absl::Status DetachEveryFlatwallFilter() {
   absl::Status first_error;
   auto note = [&](absl::Status status) {
     if (first_error.ok()) first_error = std::move(status);
@@ -278,6 +278,14 @@ absl::Status VethAttachments::DetachAll() {
     note(DetachIfPresent(ifindex, hook));
     return absl::OkStatus();
   }));
+  return first_error;
+}
+
+absl::Status VethAttachments::DetachAll() {
+  absl::Status first_error = DetachEveryFlatwallFilter();
+  auto note = [&](absl::Status status) {
+    if (first_error.ok()) first_error = std::move(status);
+  };
   absl::StatusOr<std::map<int, std::vector<compiler::IpAddress>>> bound = BoundVeths(datapath_);
   note(bound.status());
   if (bound.ok()) {

@@ -48,6 +48,11 @@ struct AttachReport {
                                       // an earlier run's leftover), detached and unbound
 };
 
+// Removes every Flatwall filter (pod and uplink programs, found by program name) from
+// every interface of the namespace; needs no datapath, so it also serves an uninstall
+// whose pins are already gone. Goes on past errors and returns the first one.
+absl::Status DetachEveryFlatwallFilter();
+
 class VethAttachments {
  public:
   // `datapath` must outlive this object.

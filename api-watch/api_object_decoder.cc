@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "policy-compiler/annotations.h"
 #include "policy-compiler/cluster_state.h"
 #include "policy-compiler/internal/api_defaults.h"
 #include "policy-compiler/internal/name_validation.h"
@@ -162,6 +163,18 @@ absl::StatusOr<std::map<std::string, std::string>> ReadStringMap(const Node& nod
     }
   }
   return result;
+}
+
+// Only the annotations Flatwall reads; the model keeps no others. Their values are not
+// checked here: the API server accepted the object, and a typo in a logging switch must
+// not stop a policy from being enforced (LogsAllowedFlows reads anything but "true" as
+// off; `flatwall validate` on the manifest names the bad value).
+absl::StatusOr<std::map<std::string, std::string>> ReadFlatwallAnnotations(const Node& node) {
+  absl::StatusOr<std::map<std::string, std::string>> all = ReadStringMap(node);
+  if (!all.ok()) return all.status();
+  std::erase_if(*all,
+                [](const auto& entry) { return !compiler::IsFlatwallAnnotation(entry.first); });
+  return all;
 }
 
 absl::Status AddIp(const Node& node, std::vector<IpAddress>& ips) {
@@ -342,6 +355,7 @@ absl::StatusOr<compiler::Namespace> DecodeNamespace(const Node& root, Meta meta)
   FW_ASSIGN_OR_RETURN(ns.labels, ReadStringMap(root["metadata"]["labels"]));
   // The API server sets this label itself; older servers and hand-made objects may lack it.
   ns.labels[compiler::kNamespaceNameLabel] = ns.name;
+  FW_ASSIGN_OR_RETURN(ns.annotations, ReadFlatwallAnnotations(root["metadata"]["annotations"]));
   return ns;
 }
 
@@ -443,7 +457,8 @@ absl::StatusOr<compiler::NetworkPolicy> DecodeNetworkPolicy(const Node& root, Me
   policy.name = std::move(meta.name);
   policy.uid = std::move(meta.uid);
   policy.generation = meta.generation;
-  FW_ASSIGN_OR_RETURN(policy.annotations, ReadStringMap(root["metadata"]["annotations"]));
+  FW_ASSIGN_OR_RETURN(policy.annotations,
+                      ReadFlatwallAnnotations(root["metadata"]["annotations"]));
 
   Node spec = root["spec"];
   FW_RETURN_IF_ERROR(ExpectObject(spec));

@@ -1,13 +1,17 @@
 #include "api-watch/resource_watcher.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <random>
-#include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "api-watch/object_digest.h"
 #include "policy-compiler/status_macros.h"
 
 namespace flatwall::apiwatch {
@@ -25,6 +29,27 @@ std::string ResourceName(ResourceKind kind) {
 }
 
 std::string PathOf(ResourceKind kind) { return std::string(CollectionPath(kind)); }
+
+// An object of `kind` with only the identity its ObjectKey `key` gives ("name" or
+// "namespace/name"): enough for a delete event.
+compiler::ClusterObject IdentityOf(ResourceKind kind, const std::string& key) {
+  size_t slash = key.find('/');
+  std::string namespace_name = slash == std::string::npos ? "" : key.substr(0, slash);
+  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  switch (kind) {
+    case ResourceKind::kNamespace:
+      return compiler::Namespace{.name = key};
+    case ResourceKind::kPod:
+      return compiler::Pod{.namespace_name = std::move(namespace_name), .name = std::move(name)};
+    case ResourceKind::kService:
+      return compiler::Service{.namespace_name = std::move(namespace_name),
+                               .name = std::move(name)};
+    case ResourceKind::kNetworkPolicy:
+      return compiler::NetworkPolicy{.namespace_name = std::move(namespace_name),
+                                     .name = std::move(name)};
+  }
+  return compiler::Namespace{.name = key};
+}
 
 }  // namespace
 
@@ -99,8 +124,12 @@ void ResourceWatcher::Emit(std::vector<compiler::ClusterEvent> events) {
 
 absl::Status ResourceWatcher::List() {
   std::string path = PathOf(kind_);
-  std::map<std::string, compiler::ClusterObject> listed;
-  std::set<std::string> undecodable;
+  // What this list holds, by key: the digest of each object, so the differences against
+  // known_ can be taken without a second copy of the objects (only the changed ones are
+  // kept, to be emitted).
+  absl::flat_hash_map<std::string, uint64_t> listed;
+  std::vector<compiler::ClusterEvent> upserts;
+  absl::flat_hash_set<std::string> undecodable;
   std::string continue_token;
   std::string list_version;
   do {
@@ -114,43 +143,58 @@ absl::Status ResourceWatcher::List() {
       return absl::UnavailableError(absl::StrCat("list ", ResourceName(kind_), " (", path,
                                                  "): bad response: ", page.status().message()));
     }
+    response = {};  // the page's text, before the next one is fetched
     ++counters_.list_pages;
     for (const absl::Status& error : page->item_errors) Problem(error);
     undecodable.insert(page->undecodable_keys.begin(), page->undecodable_keys.end());
     for (compiler::ClusterObject& object : page->items) {
-      std::string key = compiler::ObjectKey(object);
-      listed.insert_or_assign(std::move(key), std::move(object));
+      uint64_t digest = ObjectDigest(object);
+      auto [entry, first] = listed.try_emplace(compiler::ObjectKey(object), digest);
+      if (first) {
+        auto known = known_.find(entry->first);
+        if (known != known_.end() && known->second == digest) continue;
+      } else {
+        // Listed twice (the server's list is a snapshot, so not expected): the last wins.
+        if (entry->second == digest) continue;
+        entry->second = digest;
+      }
+      upserts.push_back({compiler::ClusterEvent::kUpsert, std::move(object)});
     }
     continue_token = std::move(page->continue_token);
     list_version = std::move(page->resource_version);
   } while (!continue_token.empty());
 
-  // The differences against what was known: deletes, then upserts, each in key order. An
-  // object listed but not decodable keeps its last good version (as a skipped watch event
-  // would).
-  std::vector<compiler::ClusterEvent> events;
-  for (const auto& [key, object] : listed) {
-    auto known = known_.find(key);
-    if (known == known_.end() || !(known->second == object)) {
-      events.push_back({compiler::ClusterEvent::kUpsert, object});
-    }
-  }
-  std::vector<compiler::ClusterEvent> deletes;
-  for (auto& [key, object] : known_) {
+  // Deletes first, in key order. An object listed but not decodable keeps its last good
+  // version (as a skipped watch event would).
+  std::vector<std::string> vanished;
+  for (const auto& [key, digest] : known_) {
     if (listed.contains(key)) continue;
     if (undecodable.contains(key)) {
-      listed.emplace(key, std::move(object));
+      listed.emplace(key, digest);
     } else {
-      deletes.push_back({compiler::ClusterEvent::kDelete, std::move(object)});
+      vanished.push_back(key);
     }
   }
-  events.insert(events.begin(), std::make_move_iterator(deletes.begin()),
-                std::make_move_iterator(deletes.end()));
+  std::sort(vanished.begin(), vanished.end());
+  std::vector<compiler::ClusterEvent> events;
+  for (const std::string& key : vanished) {
+    events.push_back({compiler::ClusterEvent::kDelete, IdentityOf(kind_, key)});
+  }
+  if (events.empty()) {
+    events = std::move(upserts);  // the first list: no second array of every object
+  } else {
+    events.insert(events.end(), std::make_move_iterator(upserts.begin()),
+                  std::make_move_iterator(upserts.end()));
+    upserts = {};
+  }
   known_ = std::move(listed);
   resource_version_ = std::move(list_version);
   synced_ = true;
   ++counters_.lists;
   Emit(std::move(events));
+  // The pages parsed and the objects handed over leave megabytes of free chunks that
+  // glibc keeps resident until asked (an arena's top excepted: allocator_settings.h).
+  malloc_trim(0);
   return absl::OkStatus();
 }
 
@@ -219,10 +263,11 @@ void ResourceWatcher::HandleWatchBytes(std::string_view bytes, WatchStreamParser
       if (known_.erase(key) > 0) events.push_back(std::move(change));
       continue;
     }
-    auto [it, inserted] = known_.try_emplace(key, change.object);
+    uint64_t digest = ObjectDigest(change.object);
+    auto [it, inserted] = known_.try_emplace(std::move(key), digest);
     if (!inserted) {
-      if (it->second == change.object) continue;  // e.g. a status heartbeat
-      it->second = change.object;
+      if (it->second == digest) continue;  // e.g. a status heartbeat
+      it->second = digest;
     }
     events.push_back(std::move(change));
   }

@@ -5,8 +5,9 @@
 //
 // The protocol, step by step:
 // 1. List: GET the collection in pages (limit, continue) and emit the differences between
-//    what was known and what is listed: upserts for new and changed objects, deletes for
-//    the vanished. Nothing is flushed, so a relist leaves unchanged objects enforced.
+//    what was known and what is listed, in one batch: deletes for the vanished (in key
+//    order), then upserts for new and changed objects (in the server's list order, which
+//    is key order). Nothing is flushed, so a relist leaves unchanged objects enforced.
 // 2. Watch from the list's resourceVersion (watch=1, allowWatchBookmarks=true,
 //    timeoutSeconds). Events are emitted as they arrive, one batch per received piece of
 //    the body; a MODIFIED that changes nothing the model holds is not emitted.
@@ -23,6 +24,14 @@
 // Malformed lines and objects are skipped, counted and passed to the problem sink; they
 // never stop the watch.
 //
+// What is known of each object is its key and the digest of its decoded form
+// (object_digest.h), not the object: the consumer (the agent's compiler) keeps the objects,
+// and a second copy per watcher was most of the client's memory (~1.3 KB per pod). So a
+// delete after a relist carries only the object's identity (kind, namespace, name), which
+// is all ClusterEvent promises for a delete.
+// After each list the watcher calls malloc_trim(0): the pages parsed leave megabytes of
+// free chunks that glibc would keep resident.
+//
 // Not here: the wire formats (watch_stream.h), object decoding (api_object_decoder.h),
 // HTTP (http_transport.h), TLS and credentials, the agent's use of the events.
 #ifndef FLATWALL_API_WATCH_RESOURCE_WATCHER_H_
@@ -30,10 +39,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "api-watch/api_object_decoder.h"
@@ -106,8 +115,10 @@ class ResourceWatcher {
   // Where the next watch starts; empty before the first list and when a relist is due.
   const std::string& resource_version() const { return resource_version_; }
   const WatcherCounters& counters() const { return counters_; }
-  // Every object as last emitted, by ObjectKey.
-  const std::map<std::string, compiler::ClusterObject>& known() const { return known_; }
+  // How many objects are known (emitted and not deleted since).
+  size_t known_count() const { return known_.size(); }
+  // Whether the object with this ObjectKey is known.
+  bool Knows(const std::string& key) const { return known_.contains(key); }
 
  private:
   absl::Status List();
@@ -124,7 +135,8 @@ class ResourceWatcher {
   ApiTransport& transport_;
   EventSink sink_;
   ResourceWatcherOptions options_;
-  std::map<std::string, compiler::ClusterObject> known_;
+  // ObjectDigest of every object as last emitted, by ObjectKey.
+  absl::flat_hash_map<std::string, uint64_t> known_;
   std::string resource_version_;
   bool synced_ = false;
   int consecutive_failures_ = 0;

@@ -5,8 +5,16 @@
 //    managedFields and the rest, bench/api_objects.h) listed in pages over HttpTransport by
 //    one ResourceWatcher per resource. Reports the wall time and the client's memory:
 //    the heap the watchers keep afterwards (mallinfo2 in-use bytes, after minus before:
-//    what the known objects cost), the RSS growth and the peak RSS growth (VmHWM, which
-//    includes the pages and JSON being parsed).
+//    what their bookkeeping of the known objects costs), the RSS growth and the peak RSS
+//    growth (VmHWM, which includes the pages and JSON being parsed and the listed objects
+//    on their way to the sink).
+//    With --state=1 (the default) the sink does what the agent does with the objects
+//    (agent/daemon: KubernetesSource queues the events, the first Sync applies them to a
+//    compiler::ClusterState, then the events are freed), and the figures also cover that
+//    state: the heap the watchers and the ClusterState keep together, and the peak RSS
+//    growth while the state is built. Not covered: the compiler's derived state (selector
+//    indexes, the map image; see the compiler benchmark). With --state=0 the sink drops the
+//    events: the watchers alone.
 // 2. Steady stream: the server modifies pods at a fixed rate, stamping each with the
 //    CLOCK_MONOTONIC time of the write in a pod label (the model keeps no pod annotations,
 //    and a label change is one the watcher must pass on). The pod watcher's sink takes
@@ -15,7 +23,7 @@
 //    (getrusage user + system, all its threads: the watcher and cpprestsdk's).
 //
 // Usage: apiwatch_bench [--pods=100000] [--policies=10000] [--namespaces=1000]
-//                       [--rate=1000] [--seconds=20] [--page-size=500]
+//                       [--rate=1000] [--seconds=20] [--page-size=500] [--state=1]
 // Run by bench/run_apiwatch_bench.sh, never by ctest.
 #include <malloc.h>
 #include <sys/resource.h>
@@ -37,9 +45,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "api-watch/allocator_settings.h"
 #include "api-watch/http_transport.h"
 #include "api-watch/resource_watcher.h"
 #include "bench/api_objects.h"
+#include "policy-compiler/cluster_state.h"
 #include "bench/sample_stats.h"
 #include "tests/api-watch/testing/fake_kube_api.h"
 
@@ -55,6 +65,7 @@ struct Flags {
   int rate = 1000;
   int seconds = 20;
   int page_size = 500;
+  int state = 1;  // 1: the sink builds the agent's ClusterState; 0: it drops the events
 };
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
@@ -63,13 +74,15 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
                                        {"--namespaces", &flags.namespaces},
                                        {"--rate", &flags.rate},
                                        {"--seconds", &flags.seconds},
-                                       {"--page-size", &flags.page_size}};
+                                       {"--page-size", &flags.page_size},
+                                       {"--state", &flags.state}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     size_t equals = arg.find('=');
     auto flag = known.find(arg.substr(0, equals));
     if (equals == std::string::npos || flag == known.end() ||
-        !absl::SimpleAtoi(arg.substr(equals + 1), flag->second) || *flag->second <= 0) {
+        !absl::SimpleAtoi(arg.substr(equals + 1), flag->second) ||
+        *flag->second < (flag->first == "--state" ? 0 : 1)) {
       std::cerr << "bad argument " << arg << "\n";
       return false;
     }
@@ -96,6 +109,12 @@ double StatusMegabytes(const std::string& field) {
     return static_cast<double>(kilobytes) / 1024.0;
   }
   return 0;
+}
+
+// Starts a new VmHWM measurement from the current RSS (Linux >= 4.0).
+void ResetPeakRss() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  clear_refs << "5";
 }
 
 double HeapInUseMegabytes() {
@@ -168,8 +187,8 @@ int RunClient(const Flags& flags, int commands, int replies) {
     std::cerr << "the server did not start\n";
     return 1;
   }
+  apiwatch::LimitMallocArenas();  // as the agent's KubernetesSource does
   double rss_before = StatusMegabytes("VmRSS");
-  double hwm_before = StatusMegabytes("VmHWM");
   double heap_before = HeapInUseMegabytes();
   absl::StatusOr<std::unique_ptr<apiwatch::HttpTransport>> transport =
       apiwatch::HttpTransport::Create(
@@ -183,8 +202,14 @@ int RunClient(const Flags& flags, int commands, int replies) {
   std::mutex latency_mutex;
   std::vector<double> latencies_us;
   std::atomic<bool> streaming = false;
+  std::vector<compiler::ClusterEvent> queued;  // as KubernetesSource's queue, --state=1
   auto sink = [&](std::vector<compiler::ClusterEvent> events) {
-    if (!streaming) return;
+    if (!streaming) {
+      if (flags.state == 1) {
+        for (compiler::ClusterEvent& event : events) queued.push_back(std::move(event));
+      }
+      return;
+    }
     int64_t now = MonotonicNanos();
     std::lock_guard<std::mutex> lock(latency_mutex);
     for (const compiler::ClusterEvent& event : events) {
@@ -207,6 +232,8 @@ int RunClient(const Flags& flags, int commands, int replies) {
                                      options);
   apiwatch::ResourceWatcher pods(apiwatch::ResourceKind::kPod, **transport, sink, options);
 
+  // Peak RSS growth: VmHWM (restarted at the current RSS) minus the RSS before the lists.
+  ResetPeakRss();
   absl::Time list_start = absl::Now();
   double list_cpu_start = CpuSeconds();
   for (apiwatch::ResourceWatcher* watcher : {&namespaces, &policies, &pods}) {
@@ -218,18 +245,41 @@ int RunClient(const Flags& flags, int commands, int replies) {
   }
   double list_seconds = absl::ToDoubleSeconds(absl::Now() - list_start);
   double list_cpu_seconds = CpuSeconds() - list_cpu_start;
-  double heap_after = HeapInUseMegabytes();
+  double list_peak = StatusMegabytes("VmHWM") - rss_before;
+  double objects = static_cast<double>(namespaces.known_count() + policies.known_count() +
+                                       pods.known_count());
+  auto per_object = [&](double megabytes) { return megabytes * 1024 * 1024 / objects; };
+
+  // The agent's first Sync: the queued events applied to a ClusterState, then freed.
+  compiler::ClusterState state;
+  double state_heap = 0;
+  double state_peak = 0;
+  if (flags.state == 1) {
+    ResetPeakRss();
+    for (const compiler::ClusterEvent& event : queued) state.Apply(event);
+    queued = {};
+    state_peak = StatusMegabytes("VmHWM") - rss_before;
+    state_heap = HeapInUseMegabytes() - heap_before;
+  }
   std::cout << absl::StrFormat(
       "initial list: %d namespaces, %d policies, %d pods (page size %d) in %.2f s, "
       "client CPU %.2f s\n"
-      "  client heap kept (mallinfo2 in-use delta): %.1f MB (%.0f bytes per object)\n"
-      "  client RSS growth: %.1f MB; peak RSS growth (VmHWM): %.1f MB\n",
-      namespaces.known().size(), policies.known().size(), pods.known().size(), flags.page_size,
-      list_seconds, list_cpu_seconds, heap_after - heap_before,
-      (heap_after - heap_before) * 1024 * 1024 /
-          static_cast<double>(namespaces.known().size() + policies.known().size() +
-                              pods.known().size()),
-      StatusMegabytes("VmRSS") - rss_before, StatusMegabytes("VmHWM") - hwm_before);
+      "  peak RSS growth during the lists (VmHWM): %.1f MB\n",
+      namespaces.known_count(), policies.known_count(), pods.known_count(), flags.page_size,
+      list_seconds, list_cpu_seconds, list_peak);
+  if (flags.state == 1) {
+    std::cout << absl::StrFormat(
+        "  watchers + the agent's ClusterState: heap kept %.1f MB (%.0f bytes per object), "
+        "RSS growth %.1f MB; peak RSS growth while the state is built %.1f MB\n",
+        state_heap, per_object(state_heap), StatusMegabytes("VmRSS") - rss_before, state_peak);
+  } else {
+    double heap_after = HeapInUseMegabytes() - heap_before;
+    std::cout << absl::StrFormat(
+        "  the watchers alone: heap kept (mallinfo2 in-use delta) %.1f MB (%.0f bytes per "
+        "object), RSS growth %.1f MB\n",
+        heap_after, per_object(heap_after), StatusMegabytes("VmRSS") - rss_before);
+  }
+  state = {};
 
   // Phase 2: the pod watch, on its own thread, while the server streams.
   streaming = true;

@@ -9,8 +9,11 @@
 // gives each run a flow no run has used and tail-calls the real program; the floor is the
 // same driver in front of the pass-through, so the driver's cost cancels. Every timed run
 // is checked to have been an allowed new flow (fw_stats_v1 counts), not assumed to be.
-// BM_AllowedNewPerCall is the older method: single calls with the entry deleted between
-// them, kept for comparison (its figures carry a syscall's cold caches).
+// BM_ConntrackInsert times the conntrack part of that path alone (the same driver in front
+// of datapath/bpf/bench/conntrack_insert.bpf.c: parse, miss, insert into the real table),
+// so the rest of the path is the difference. BM_AllowedNewPerCall is the older method:
+// single calls with the entry deleted between them, kept for comparison (its figures carry
+// a syscall's cold caches).
 //
 // Counters (medians over the repetitions): ns_per_pkt (the program), floor_ns (the
 // pass-through), above_floor_ns (the difference). Needs root and bpffs; the pin root is
@@ -127,14 +130,23 @@ class Harness {
       bpf_object__close(*pass_through);
       return driver.status();
     }
-    auto harness = std::unique_ptr<Harness>(
-        new Harness(std::move(*datapath), *pass_through, *driver));
+    // Shares the datapath's pinned maps, so it inserts into the real conntrack table.
+    absl::StatusOr<bpf_object*> conntrack_insert =
+        LoadBenchObject("conntrack_insert.bpf.o", pin_root);
+    if (!conntrack_insert.ok()) {
+      bpf_object__close(*driver);
+      bpf_object__close(*pass_through);
+      return conntrack_insert.status();
+    }
+    auto harness = std::unique_ptr<Harness>(new Harness(
+        std::move(*datapath), *pass_through, *driver, *conntrack_insert));
     absl::Status seeded = harness->SeedFixedTables();
     if (!seeded.ok()) return seeded;
     return harness;
   }
 
   ~Harness() {
+    bpf_object__close(conntrack_insert_);
     bpf_object__close(new_flow_driver_);
     bpf_object__close(pass_through_);
     absl::Status removed = datapath_->Uninstall();
@@ -197,6 +209,9 @@ class Harness {
   int pass_through_fd() const {
     return bpf_program__fd(bpf_object__next_program(pass_through_, nullptr));
   }
+  int conntrack_insert_fd() const {
+    return bpf_program__fd(bpf_object__next_program(conntrack_insert_, nullptr));
+  }
 
   // Deletes every conntrack entry (a full table after BM_AllowedNew) and every
   // event-rate bucket.
@@ -207,12 +222,13 @@ class Harness {
 
  private:
   Harness(std::unique_ptr<agent::Datapath> datapath, bpf_object* pass_through,
-          bpf_object* new_flow_driver)
+          bpf_object* new_flow_driver, bpf_object* conntrack_insert)
       : datapath_(std::move(datapath)),
         writer_(*datapath_),
         runner_(*datapath_),
         pass_through_(pass_through),
-        new_flow_driver_(new_flow_driver) {}
+        new_flow_driver_(new_flow_driver),
+        conntrack_insert_(conntrack_insert) {}
 
   // Collects the keys first: restarting the walk from the first key after each delete
   // would make clearing a full conntrack table quadratic.
@@ -228,9 +244,14 @@ class Harness {
     for (const Key& k : keys) bpf_map_delete_elem(map_fd, &k);
   }
 
-  static absl::StatusOr<bpf_object*> LoadBenchObject(const std::string& name) {
+  // With `pin_root`, the object's maps are the datapath's pinned ones (LIBBPF_PIN_BY_NAME).
+  static absl::StatusOr<bpf_object*> LoadBenchObject(const std::string& name,
+                                                     const std::string& pin_root = "") {
     std::string path = absl::StrCat(FLATWALL_BPF_BENCH_OBJECT_DIR, "/", name);
-    bpf_object* object = bpf_object__open_file(path.c_str(), nullptr);
+    bpf_object_open_opts options{};
+    options.sz = sizeof(options);
+    options.pin_root_path = pin_root.empty() ? nullptr : pin_root.c_str();
+    bpf_object* object = bpf_object__open_file(path.c_str(), &options);
     if (object == nullptr || bpf_object__load(object) != 0) {
       int error = errno;
       bpf_object__close(object);  // accepts nullptr
@@ -279,6 +300,7 @@ class Harness {
   agent::PacketRunner runner_;
   bpf_object* pass_through_;
   bpf_object* new_flow_driver_;
+  bpf_object* conntrack_insert_;
   int ipcache_size_ = 0;
   int rules_size_ = 0;
 };
@@ -436,19 +458,15 @@ uint64_t StatPackets(uint32_t index) {
   return stat.ok() ? stat->packets : 0;
 }
 
-// A SYN a rule allows, each run a flow never seen before (the driver's), so each run
-// misses conntrack, runs the whole policy lookup and inserts an entry. One untimed call
-// first fills conntrack: with no garbage collector a node's table is full in steady
-// state, so every timed insert also evicts the least recently used entry. A call counts
-// only if fw_stats_v1 shows exactly `kRepeat` more RULE decisions and no refused insert.
-void BM_AllowedNew(benchmark::State& state, const TableSize& size) {
-  static int call = 0;  // across sizes and repetitions: each call a block of its own
-  if (!Prepare(state, size) || !Check(state, {FW_HOOK_TO_POD, DrivenSyn(0), FW_REASON_RULE})) {
-    return;
-  }
-  const int program = harness->datapath().program_fd(FW_HOOK_TO_POD);
+// Times `target_fd` behind the new-flow driver, beside the driver in front of the
+// pass-through, each run a flow never seen before. One untimed call first fills conntrack:
+// with no garbage collector a node's table is full in steady state, so every timed insert
+// also evicts the least recently used entry. A call counts only if fw_stats_v1 shows no
+// refused insert and, when `rule_decisions`, exactly `kRepeat` more RULE decisions.
+void TimeDrivenNewFlows(benchmark::State& state, int target_fd, bool rule_decisions) {
+  static int call = 0;  // across benchmarks, sizes and repetitions: each call a block of its own
   const uint32_t rule_stat = uint32_t{FW_STAT_REASON_FIRST} + FW_REASON_RULE;
-  if (absl::StatusOr<uint32_t> fill = harness->RunDriver(program, DrivenSyn(++call), kRepeat);
+  if (absl::StatusOr<uint32_t> fill = harness->RunDriver(target_fd, DrivenSyn(++call), kRepeat);
       !fill.ok()) {
     state.SkipWithError(fill.status().ToString().c_str());
     return;
@@ -458,7 +476,7 @@ void BM_AllowedNew(benchmark::State& state, const TableSize& size) {
     absl::StatusOr<uint32_t> floor = harness->RunDriver(harness->pass_through_fd(), frame, kRepeat);
     uint64_t rules_before = StatPackets(rule_stat);
     uint64_t failed_before = StatPackets(FW_STAT_CONNTRACK_FAILED);
-    absl::StatusOr<uint32_t> timed = harness->RunDriver(program, frame, kRepeat);
+    absl::StatusOr<uint32_t> timed = harness->RunDriver(target_fd, frame, kRepeat);
     if (!floor.ok() || !timed.ok()) {
       state.SkipWithError(!floor.ok() ? floor.status().ToString().c_str()
                                       : timed.status().ToString().c_str());
@@ -466,7 +484,7 @@ void BM_AllowedNew(benchmark::State& state, const TableSize& size) {
     }
     uint64_t rules = StatPackets(rule_stat) - rules_before;
     uint64_t failed = StatPackets(FW_STAT_CONNTRACK_FAILED) - failed_before;
-    if (rules != kRepeat || failed != 0) {
+    if ((rule_decisions && rules != kRepeat) || failed != 0) {
       state.SkipWithError(absl::StrCat(rules, " of ", kRepeat, " driven runs were allowed new flows, ",
                                        failed, " conntrack inserts failed")
                               .c_str());
@@ -474,6 +492,22 @@ void BM_AllowedNew(benchmark::State& state, const TableSize& size) {
     }
     Report(state, *timed, *floor);
   }
+}
+
+// A SYN a rule allows, each run a flow never seen before (the driver's), so each run
+// misses conntrack, runs the whole policy lookup and inserts an entry.
+void BM_AllowedNew(benchmark::State& state, const TableSize& size) {
+  if (!Prepare(state, size) || !Check(state, {FW_HOOK_TO_POD, DrivenSyn(0), FW_REASON_RULE})) {
+    return;
+  }
+  TimeDrivenNewFlows(state, harness->datapath().program_fd(FW_HOOK_TO_POD), true);
+}
+
+// The conntrack part of BM_AllowedNew alone (parse, miss, insert into the full table):
+// the floor of the allowed-new path that no policy-side change can go below.
+void BM_ConntrackInsert(benchmark::State& state, const TableSize& size) {
+  if (!Prepare(state, size)) return;
+  TimeDrivenNewFlows(state, harness->conntrack_insert_fd(), false);
 }
 
 // A SYN a rule allows, creating a conntrack entry: each run needs a conntrack miss, so
@@ -547,6 +581,7 @@ void RegisterAll() {
     add("BM_DeniedNewWithReader/rate_limited", BM_DeniedNewWithReader, false);
     add("BM_DeniedNewWithReader/unlimited", BM_DeniedNewWithReader, true);
     add("BM_AllowedNew", BM_AllowedNew);
+    add("BM_ConntrackInsert", BM_ConntrackInsert);
     add("BM_AllowedNewPerCall", BM_AllowedNewPerCall);
     add("BM_EstablishedPerCall", BM_EstablishedPerCall);
   }

@@ -1,6 +1,7 @@
 #include "policy-compiler/cluster_state.h"
 
 #include <type_traits>
+#include <utility>
 
 namespace flatwall::compiler {
 namespace {
@@ -20,10 +21,10 @@ std::vector<const T*> InNamespace(const std::map<std::string, T>& objects,
 
 }  // namespace
 
-void ClusterState::Apply(const ClusterEvent& event) {
+void ClusterState::Apply(ClusterEvent event) {
   std::string key = ObjectKey(event.object);
   std::visit(
-      [&](const auto& object) {
+      [&](auto& object) {
         using T = std::decay_t<decltype(object)>;
         std::map<std::string, T>* objects;
         if constexpr (std::is_same_v<T, Namespace>) {
@@ -38,7 +39,7 @@ void ClusterState::Apply(const ClusterEvent& event) {
         if (event.kind == ClusterEvent::kDelete) {
           objects->erase(key);
         } else {
-          (*objects)[key] = object;
+          (*objects)[key] = std::move(object);
         }
       },
       event.object);

@@ -27,8 +27,9 @@ struct ClusterEvent {
 class ClusterState {
  public:
   // Inserts or replaces the object with the event's key, or removes it (deleting a missing
-  // object is a no-op, as a repeated watch event would be).
-  void Apply(const ClusterEvent& event);
+  // object is a no-op, as a repeated watch event would be). By value: a caller that moves
+  // its events in (the agent's first sync of 100k pods) never holds two copies.
+  void Apply(ClusterEvent event);
 
   const Pod* FindPod(const std::string& key) const;  // key "namespace/name"
 

@@ -51,6 +51,15 @@ struct RuleInfo {
   int rule_index = 0;  // index into spec.ingress or spec.egress
 };
 
+// A policy that isolates a local pod (named in an EndpointInfo's isolating_policies), for
+// naming it in the verdict log with its uid and generation even when it has no rules.
+struct PolicyInfo {
+  std::string policy_namespace;
+  std::string policy_name;
+  std::string policy_uid;  // empty when the manifest has none
+  int64_t policy_generation = 0;
+};
+
 // What an identity stands for.
 struct IdentityInfo {
   uint32_t identity = 0;
@@ -90,6 +99,7 @@ struct MapImage {
   std::vector<IdentityInfo> identities;
   std::vector<EndpointInfo> endpoint_info;
   std::vector<PodAddressInfo> pod_addresses;
+  std::vector<PolicyInfo> policy_table;  // by (namespace, name)
 };
 
 template <typename Entry>

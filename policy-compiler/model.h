@@ -57,6 +57,8 @@ struct Namespace {
   std::string name;
   std::string uid;
   Labels labels;  // always includes kubernetes.io/metadata.name=<name>
+  // Only Flatwall's own (annotations.h): both decoders drop the others.
+  std::map<std::string, std::string> annotations;
   SourceLocation source;
 
   friend bool operator==(const Namespace&, const Namespace&) = default;
@@ -150,7 +152,7 @@ struct NetworkPolicy {
   bool affects_egress = false;
   std::vector<PolicyRule> ingress;
   std::vector<PolicyRule> egress;
-  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> annotations;  // only Flatwall's own, as for Namespace
   SourceLocation source;
 
   friend bool operator==(const NetworkPolicy&, const NetworkPolicy&) = default;

@@ -75,6 +75,7 @@ PolicyVerdict LookupPolicy(const MapImage& image, const FlowQuery& query) {
   const EndpointEntry* endpoint = FindExact(image.endpoints, endpoint_key);
   if (endpoint == nullptr) return Allow(verdict, FW_REASON_NO_ENDPOINT);
   verdict.local_identity = endpoint->value.identity;
+  verdict.log_allowed = (endpoint->value.flags & FW_EP_LOG_ALLOWED) != 0;
 
   // Step 2: the remote identity and CIDR class: one IP-cache lookup for known addresses,
   // else WORLD and the longest fw_cidrs prefix.
@@ -126,6 +127,7 @@ PolicyVerdict LookupPolicy(const MapImage& image, const FlowQuery& query) {
     rule_key.port = htons(query.port);
     if (const RuleEntry* rule = FindRule(image.rules, rule_key, kinds)) {
       verdict.rule_id = rule->value.rule_id;
+      verdict.log_allowed |= (rule->value.flags & FW_RULE_LOG_ALLOWED) != 0;
       return Allow(verdict, FW_REASON_RULE);
     }
   }

@@ -33,6 +33,9 @@ struct PolicyVerdict {
   uint32_t local_identity = 0;   // 0 when the local address is not an endpoint
   uint32_t remote_identity = 0;  // from fw_ipcache, or FW_IDENTITY_WORLD
   uint32_t cidr_class = 0;       // the remote address's class, 0 for none
+  // The datapath emits an event when it allows a new flow with this set: the endpoint's
+  // FW_EP_LOG_ALLOWED, or the allowing rule entry's FW_RULE_LOG_ALLOWED.
+  bool log_allowed = false;
 };
 
 // Decides one direction of a flow with the datapath's algorithm (steps in policy_lookup.cc).

@@ -11,12 +11,9 @@
 #include <optional>
 #include <thread>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "agent/cli/command_line.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/verdict_records.h"
 #include "agent/daemon/verdict_chain.h"
 #include "nlohmann/json.hpp"
 
@@ -45,12 +42,6 @@ bool NameMatches(const std::string& wanted, const std::string& namespace_name,
   return wanted == name;
 }
 
-std::string Text(const json& record, const char* key) {
-  auto it = record.find(key);
-  if (it == record.end()) return "";
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
 // The pod ends a record speaks of: src, dst, or the endpoint of a SUPPRESSED record.
 std::vector<const json*> Ends(const json& record) {
   std::vector<const json*> ends;
@@ -63,13 +54,14 @@ std::vector<const json*> Ends(const json& record) {
 // Records that are no verdict (SUPPRESSED, STARTUP) pass --verdict: the events they
 // stand for may have had either verdict.
 bool Matches(const json& record, const Filter& filter) {
-  if (filter.verdict && record.contains("verdict") && Text(record, "verdict") != *filter.verdict) {
+  if (filter.verdict && record.contains("verdict") &&
+      FieldText(record, "verdict") != *filter.verdict) {
     return false;
   }
   if (filter.pod_namespace || filter.pod) {
     bool any = false;
     for (const json* end : Ends(record)) {
-      const std::string ns = Text(*end, "namespace"), name = Text(*end, "name");
+      const std::string ns = FieldText(*end, "namespace"), name = FieldText(*end, "name");
       if (filter.pod_namespace && ns != *filter.pod_namespace) continue;
       if (filter.pod && (name.empty() || !NameMatches(*filter.pod, ns, name))) continue;
       any = true;
@@ -79,11 +71,12 @@ bool Matches(const json& record, const Filter& filter) {
   if (filter.policy) {
     bool any = false;
     if (auto policy = record.find("policy"); policy != record.end() && policy->contains("name")) {
-      any = NameMatches(*filter.policy, Text(*policy, "namespace"), Text(*policy, "name"));
+      any = NameMatches(*filter.policy, FieldText(*policy, "namespace"),
+                        FieldText(*policy, "name"));
     }
     if (auto isolating = record.find("isolated_by"); isolating != record.end()) {
       for (const json& entry : *isolating) {
-        const std::string text = entry.is_string() ? entry.get<std::string>() : "";
+        const std::string text = IsolatingPolicyKey(entry);
         const size_t slash = text.find('/');
         if (slash == std::string::npos) continue;
         any = any || NameMatches(*filter.policy, text.substr(0, slash), text.substr(slash + 1));
@@ -92,74 +85,6 @@ bool Matches(const json& record, const Filter& filter) {
     if (!any) return false;
   }
   return true;
-}
-
-// "x/a(10.10.1.5:80)", "node(10.10.1.1)", "8.8.8.8:53", "service(10.96.0.10:80)".
-std::string EndText(const json& end) {
-  std::string address = Text(end, "ip");
-  if (end.contains("port")) {
-    address = address.find(':') != std::string::npos
-                  ? absl::StrCat("[", address, "]:", Text(end, "port"))
-                  : absl::StrCat(address, ":", Text(end, "port"));
-  }
-  const std::string kind = Text(end, "kind");
-  if (end.contains("name")) {
-    return absl::StrCat(Text(end, "namespace"), "/", Text(end, "name"), "(", address, ")");
-  }
-  if (kind == "node" || kind == "service") return absl::StrCat(kind, "(", address, ")");
-  if (kind == "unattributed") return "(no pod)";
-  if (kind == "unknown") return "?";
-  return address;
-}
-
-std::string RecordText(const json& record) {
-  std::string text =
-      absl::StrCat(Text(record, "time"), " ", Text(record, "node"), " #", Text(record, "seq"));
-  const std::string reason = Text(record, "reason");
-  if (reason == "STARTUP") {
-    absl::StrAppend(&text, " STARTUP agent started reading events");
-    if (record.contains("chain_restart")) {
-      absl::StrAppend(&text, "; chain restarted: ", Text(record, "chain_restart"));
-    }
-    return text;
-  }
-  if (reason == "SUPPRESSED") {
-    return absl::StrCat(text, " SUPPRESSED ", Text(record, "count"), " event(s) of ",
-                        record.contains("endpoint") ? EndText(record["endpoint"]) : "?",
-                        " dropped by the rate limit or a full ring buffer");
-  }
-  std::string protocol = Text(record, "protocol");
-  if (auto flags = record.find("tcp_flags"); flags != record.end() && flags->is_array()) {
-    std::vector<std::string> names;
-    for (const json& flag : *flags) {
-      names.push_back(flag.is_string() ? flag.get<std::string>() : "?");
-    }
-    absl::StrAppend(&protocol, "[", absl::StrJoin(names, ","), "]");
-  }
-  absl::StrAppend(&text, " ", absl::AsciiStrToUpper(Text(record, "verdict")), " ", reason, " ",
-                  Text(record, "direction"), " ", protocol, " ",
-                  record.contains("src") ? EndText(record["src"]) : "?", " -> ",
-                  record.contains("dst") ? EndText(record["dst"]) : "?");
-  if (auto policy = record.find("policy"); policy != record.end()) {
-    if (policy->contains("name")) {
-      absl::StrAppend(&text, " by ", Text(*policy, "namespace"), "/", Text(*policy, "name"), " ",
-                      Text(*policy, "direction"), "[", Text(*policy, "index"), "]");
-    } else {
-      absl::StrAppend(&text, " by rule ", Text(*policy, "rule_id"));
-    }
-  }
-  if (auto isolating = record.find("isolated_by"); isolating != record.end()) {
-    std::vector<std::string> names;
-    for (const json& entry : *isolating) {
-      names.push_back(entry.is_string() ? entry.get<std::string>() : entry.dump());
-    }
-    absl::StrAppend(&text, " isolated by ", names.empty() ? "(none)" : absl::StrJoin(names, ","));
-  }
-  if (record.contains("time_end")) {
-    absl::StrAppend(&text, " x", Text(record, "packets"), " packets, ", Text(record, "bytes"),
-                    " bytes until ", Text(record, "time_end"));
-  }
-  return text;
 }
 
 struct Printer {
@@ -180,40 +105,14 @@ struct Printer {
   }
 };
 
-// A file read to its end through a descriptor that stays open, so that following it
-// continues in the very file that was read even if it is rotated right after.
-struct OpenedFile {
-  int fd = -1;
-  std::string contents;
-};
-
-std::optional<OpenedFile> ReadWhole(const std::string& path, std::ostream& err) {
-  OpenedFile file{open(path.c_str(), O_RDONLY | O_CLOEXEC), ""};
-  if (file.fd < 0) {
-    err << "flatwall logs: " << path << ": cannot read\n";
-    return std::nullopt;
-  }
-  char buffer[1 << 16];
-  ssize_t got;
-  while ((got = read(file.fd, buffer, sizeof(buffer))) > 0) {
-    file.contents.append(buffer, static_cast<size_t>(got));
-  }
-  return file;
-}
-
-uint64_t SeqOf(std::string_view line) {
-  json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (record.is_object() && record.contains("seq") && record["seq"].is_number_unsigned()) {
-    return record["seq"].get<uint64_t>();
-  }
-  return 0;
-}
-
 int RunVerify(const std::vector<std::string>& paths, std::ostream& out, std::ostream& err) {
   std::vector<agent::LogFileText> files;
   for (const std::string& path : paths) {
-    std::optional<OpenedFile> file = ReadWhole(path, err);
-    if (!file) return 1;
+    absl::StatusOr<OpenedLog> file = ReadLogFile(path);
+    if (!file.ok()) {
+      err << "flatwall logs: " << file.status().message() << "\n";
+      return 1;
+    }
     close(file->fd);
     files.push_back({path, std::move(file->contents)});
   }
@@ -303,37 +202,30 @@ int RunLogs(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
   // Every complete line of every file, in chain order (files may be given in any order);
   // the file with the newest record is the one to follow.
-  struct Entry {
-    uint64_t seq;
-    std::string text;
-    std::string where;
-  };
-  std::vector<Entry> entries;
+  std::vector<LogLine> entries;
   std::string newest_file = line->positional().front();
   uint64_t newest_seq = 0;
   std::map<std::string, uint64_t> printed_bytes;  // per file: its complete lines
   std::map<std::string, int> descriptors;
   for (const std::string& path : line->positional()) {
-    std::optional<OpenedFile> file = ReadWhole(path, err);
-    if (!file) return 1;
+    absl::StatusOr<OpenedLog> file = ReadLogFile(path);
+    if (!file.ok()) {
+      err << "flatwall logs: " << file.status().message() << "\n";
+      return 1;
+    }
     descriptors[path] = file->fd;
-    const std::string& contents = file->contents;
-    const size_t complete = contents.rfind('\n') + 1;  // 0 when there is none
-    printed_bytes[path] = complete;
-    size_t number = 0;
-    for (absl::string_view text :
-         absl::StrSplit(absl::string_view(contents).substr(0, complete), '\n', absl::SkipEmpty())) {
-      entries.push_back({SeqOf(std::string_view(text.data(), text.size())), std::string(text),
-                         absl::StrCat(path, ":", ++number)});
-      if (entries.back().seq > newest_seq) {
-        newest_seq = entries.back().seq;
+    printed_bytes[path] = file->contents.rfind('\n') + 1;  // 0 when there is none
+    for (LogLine& entry : CompleteLines(path, file->contents)) {
+      if (entry.seq > newest_seq) {
+        newest_seq = entry.seq;
         newest_file = path;
       }
+      entries.push_back(std::move(entry));
     }
   }
   std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
-  for (const Entry& entry : entries) printer.Line(entry.text, entry.where);
+                   [](const LogLine& a, const LogLine& b) { return a.seq < b.seq; });
+  for (const LogLine& entry : entries) printer.Line(entry.text, entry.where);
   out.flush();
   if (!line->Flag("follow")) {
     for (const auto& [path, fd] : descriptors) close(fd);

@@ -13,6 +13,7 @@ namespace flatwall::cli {
 int RunValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunCompile(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunMatrix(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `flatwall explain ... FILE...`, or with --node against a live node (explain_live.h).
 int RunExplain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 // `flatwall lab up|apply|probe|down`: the flat-network lab (agent/lab/lab.h).
 int RunLab(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

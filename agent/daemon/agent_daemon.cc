@@ -154,7 +154,8 @@ absl::Status Agent::InitialSync() {
   first_state_taken_ = true;
   ReportSourceErrors();
   compiler::ClusterState state;
-  for (const compiler::ClusterEvent& event : events) state.Apply(event);
+  for (compiler::ClusterEvent& event : events) state.Apply(std::move(event));
+  events = {};
   absl::StatusOr<ReconcileResult> result = reconciler_->Initialize(std::move(state));
   if (!result.ok()) Record(result, "initial sync");  // the tick retries it
   // Veths attached and metrics sampled before the agent reports ready.
@@ -344,11 +345,16 @@ void Agent::Tick() {
 
 absl::Status Agent::Run() {
   absl::Time next_tick = absl::Now() + kIdleTick;
+  // The datapath wakes the reader only for a backlog (event_reader.h): events are also
+  // collected on this timer, which bounds their delay.
+  const absl::Duration drain_interval = absl::Milliseconds(kEventDrainIntervalMs);
+  absl::Time next_drain = absl::Now() + drain_interval;
   while (true) {
     std::vector<pollfd> fds = {{signal_fd_, POLLIN, 0}, {source_->fd(), POLLIN, 0}};
     if (events_) fds.push_back({events_->fd(), POLLIN, 0});
+    const absl::Time wake = events_ ? std::min(next_tick, next_drain) : next_tick;
     int timeout_ms = static_cast<int>(
-        std::max<int64_t>(0, absl::ToInt64Milliseconds(next_tick - absl::Now())));
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - absl::Now())));
     if (poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
       return absl::InternalError("poll");
     }
@@ -368,7 +374,10 @@ absl::Status Agent::Run() {
       }
     }
     if (fds[1].revents & POLLIN) OnSourceChange();
-    if (events_ && (fds[2].revents & POLLIN)) OnVerdictEvents();
+    if (events_ && ((fds[2].revents & POLLIN) || absl::Now() >= next_drain)) {
+      OnVerdictEvents();
+      next_drain = absl::Now() + drain_interval;
+    }
     if (absl::Now() >= next_tick) {
       Tick();
       next_tick = absl::Now() + (waiting_veths_ > 0 ? kWaitingTick : kIdleTick);
@@ -389,7 +398,11 @@ absl::Status UninstallAgent(const AgentConfig& config) {
   libbpf_set_print(LibbpfToAgentLog);
   std::error_code error;
   if (!std::filesystem::exists(config.bpffs_root, error)) {
-    LogInfo(absl::StrCat("nothing pinned under ", config.bpffs_root));
+    // Attached filters hold their programs without the pins (bpffs unmounted, pins
+    // removed by hand): they still have to go.
+    FW_RETURN_IF_ERROR(DetachEveryFlatwallFilter());
+    LogInfo(absl::StrCat("nothing pinned under ", config.bpffs_root,
+                         "; every Flatwall filter detached"));
     return absl::OkStatus();
   }
   FW_ASSIGN_OR_RETURN(std::unique_ptr<Datapath> datapath,

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/daemon/agent_log.h"
+#include "api-watch/allocator_settings.h"
 #include "api-watch/client_config.h"
 #include "api-watch/http_transport.h"
 #include "policy-compiler/status_macros.h"
@@ -179,6 +180,7 @@ struct KubernetesSource::Shared {
 
 absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Connect(
     const KubernetesConnection& connection, KubernetesSourceOptions options) {
+  apiwatch::LimitMallocArenas();  // before the transport's threads exist
   absl::StatusOr<apiwatch::ClientConfig> config = absl::FailedPreconditionError("unset");
   if (connection.kubeconfig.empty() && connection.context.empty()) {
     config = apiwatch::LoadInClusterConfig();
@@ -198,6 +200,7 @@ absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Connect(
 absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Start(
     std::shared_ptr<apiwatch::ApiTransport> transport, std::string description,
     KubernetesSourceOptions options) {
+  apiwatch::LimitMallocArenas();
   auto shared = std::make_shared<Shared>();
   shared->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (shared->event_fd < 0) return absl::InternalError("eventfd");

@@ -8,6 +8,10 @@
 // that, a resource whose list or watch fails makes Health() say so (with how long), and
 // the watcher retries with backoff (resource_watcher.h); what is enforced stays.
 //
+// The source limits glibc's malloc arenas for the whole process (api-watch/
+// allocator_settings.h): the lists' transient megabytes otherwise stay resident in one
+// arena per transport thread.
+//
 // Stopping (the destructor) cancels the transport's requests in flight (ApiTransport::
 // Cancel) and waits up to `stop_grace` for the threads; a thread still inside a request
 // after that (a transport that cannot cancel lets a watch run to its timeoutSeconds) is

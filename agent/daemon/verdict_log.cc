@@ -1,12 +1,15 @@
 #include "agent/daemon/verdict_log.h"
 
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <time.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -98,6 +101,48 @@ nlohmann::json EndToJson(const fw_addr& addr, __be16 port, uint8_t protocol,
   return end;
 }
 
+bool IsIcmp(uint8_t protocol) {
+  return protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6;
+}
+
+// {"type", "code", "echo_id"} of an ICMP or ICMPv6 packet; the identifier only for echo
+// requests and replies, whose identifier the datapath puts in the ports. Empty when the
+// datapath did not read the header (FW_EVENT_ICMP_UNREAD): "0/0" would claim an echo reply.
+nlohmann::json IcmpFields(const fw_event& event) {
+  nlohmann::json icmp = nlohmann::json::object();
+  if (event.icmp_type == FW_EVENT_ICMP_UNREAD && event.icmp_code == FW_EVENT_ICMP_UNREAD) {
+    return icmp;
+  }
+  icmp["type"] = event.icmp_type;
+  icmp["code"] = event.icmp_code;
+  const uint8_t type = event.icmp_type;
+  const bool echo = event.protocol == IPPROTO_ICMP
+                        ? type == ICMP_ECHO || type == ICMP_ECHOREPLY
+                        : type == ICMP6_ECHO_REQUEST || type == ICMP6_ECHO_REPLY;
+  if (echo) icmp["echo_id"] = ntohs(event.sport);
+  return icmp;
+}
+
+// The isolating policies as the compiler names them ("namespace/name"), each as an object
+// with the uid and generation the snapshot knows.
+nlohmann::json IsolatingPolicies(const std::vector<std::string>& keys,
+                                 const VerdictSnapshot& snapshot) {
+  nlohmann::json policies = nlohmann::json::array();
+  for (const std::string& key : keys) {
+    const size_t slash = key.find('/');  // namespaces hold no '/'
+    const std::string policy_namespace = slash == std::string::npos ? "" : key.substr(0, slash);
+    const std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+    nlohmann::json policy = {{"namespace", policy_namespace}, {"name", name}};
+    if (const compiler::PolicyInfo* info = snapshot.FindPolicy(policy_namespace, name);
+        info != nullptr) {
+      if (!info->policy_uid.empty()) policy["uid"] = info->policy_uid;
+      policy["generation"] = info->policy_generation;
+    }
+    policies.push_back(std::move(policy));
+  }
+  return policies;
+}
+
 // The TCP header's flags by name, in bit order: ["SYN", "ACK"].
 nlohmann::json TcpFlagNames(uint8_t flags) {
   static constexpr const char* kNames[] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
@@ -137,7 +182,8 @@ VerdictSnapshot::VerdictSnapshot(const compiler::MapImage& image, std::string no
       identities_(image.identities),
       endpoints_(image.endpoint_info),
       pods_(image.pod_addresses),
-      ipcache_(image.ipcache) {
+      ipcache_(image.ipcache),
+      policies_(image.policy_table) {
   std::sort(rules_.begin(), rules_.end(),
             [](const auto& a, const auto& b) { return a.rule_id < b.rule_id; });
   std::sort(identities_.begin(), identities_.end(),
@@ -148,6 +194,10 @@ VerdictSnapshot::VerdictSnapshot(const compiler::MapImage& image, std::string no
             [](const auto& a, const auto& b) { return a.address < b.address; });
   std::sort(ipcache_.begin(), ipcache_.end(), [](const auto& a, const auto& b) {
     return compiler::AbiLess(a.key, b.key);
+  });
+  std::sort(policies_.begin(), policies_.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.policy_namespace, a.policy_name) <
+           std::tie(b.policy_namespace, b.policy_name);
   });
 }
 
@@ -169,6 +219,14 @@ const compiler::EndpointInfo* VerdictSnapshot::FindEndpoint(
 const compiler::PodAddressInfo* VerdictSnapshot::FindPod(
     const compiler::IpAddress& address) const {
   return FindSorted(pods_, address, [](const compiler::PodAddressInfo& p) { return p.address; });
+}
+
+const compiler::PolicyInfo* VerdictSnapshot::FindPolicy(const std::string& policy_namespace,
+                                                         const std::string& policy_name) const {
+  return FindSorted(policies_, std::tie(policy_namespace, policy_name),
+                    [](const compiler::PolicyInfo& p) {
+                      return std::tie(p.policy_namespace, p.policy_name);
+                    });
 }
 
 uint32_t VerdictSnapshot::IdentityOf(const compiler::IpAddress& address) const {
@@ -223,8 +281,8 @@ nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& 
       EndToJson(event.saddr, event.sport, event.protocol, src_identity, false, snapshot);
   line["dst"] =
       EndToJson(event.daddr, event.dport, event.protocol, dst_identity, to_service, snapshot);
-  if ((event.protocol == IPPROTO_ICMP || event.protocol == IPPROTO_ICMPV6) && event.sport != 0) {
-    line["icmp"] = {{"echo_id", ntohs(event.sport)}};
+  if (IsIcmp(event.protocol)) {
+    if (nlohmann::json icmp = IcmpFields(event); !icmp.empty()) line["icmp"] = std::move(icmp);
   }
 
   if (event.protocol == IPPROTO_TCP && event.tcp_flags != 0) {
@@ -250,7 +308,8 @@ nlohmann::json VerdictEventToJson(const fw_event& event, const VerdictSnapshot& 
     const fw_addr& local = local_is_destination ? event.daddr : event.saddr;
     if (const compiler::EndpointInfo* endpoint = snapshot.FindEndpoint(compiler::FromAbi(local));
         endpoint != nullptr) {
-      line["isolated_by"] = endpoint->isolating_policies[event.direction];
+      line["isolated_by"] =
+          IsolatingPolicies(endpoint->isolating_policies[event.direction], snapshot);
     }
   }
 

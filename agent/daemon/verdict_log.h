@@ -1,9 +1,9 @@
 // The verdict log's content: turning one datapath verdict event (abi/event.h) into one
-// JSON record (schema version 2, docs/verdict-log.md) that names the pods of both ends
+// JSON record (schema version 3, docs/verdict-log.md) that names the pods of both ends
 // (uid, labels), the policy rule that allowed the packet or the policies that isolate
-// the pod for a default deny; the record that reports events the kernel suppressed; the
-// record that marks an agent start. Pure: event + snapshot (+ the clock offset) in, JSON
-// out.
+// the pod for a default deny (uid, generation); the record that reports events the
+// kernel suppressed; the record that marks an agent start. Pure: event + snapshot (+ the
+// clock offset) in, JSON out.
 //
 // Not here: `seq` and `prev_hash` (verdict_chain.h), aggregation (verdict_aggregator.h),
 // which snapshot an event is read with (verdict_history.h), reading events
@@ -24,7 +24,7 @@
 
 namespace flatwall::agent {
 
-inline constexpr int kVerdictLogSchema = 2;
+inline constexpr int kVerdictLogSchema = 3;
 
 // Who is who at one moment: the name tables of the enforced map image (copied, so the
 // reconciler may move on to the next image while events of this one are written) and
@@ -42,6 +42,8 @@ class VerdictSnapshot {
   const compiler::IdentityInfo* FindIdentity(uint32_t identity) const;
   const compiler::EndpointInfo* FindEndpoint(const compiler::IpAddress& address) const;
   const compiler::PodAddressInfo* FindPod(const compiler::IpAddress& address) const;
+  const compiler::PolicyInfo* FindPolicy(const std::string& policy_namespace,
+                                         const std::string& policy_name) const;
   // The identity the IP cache gives the address; 0 when absent.
   uint32_t IdentityOf(const compiler::IpAddress& address) const;
 
@@ -52,6 +54,7 @@ class VerdictSnapshot {
   std::vector<compiler::EndpointInfo> endpoints_;
   std::vector<compiler::PodAddressInfo> pods_;
   std::vector<compiler::IpcacheEntry> ipcache_;
+  std::vector<compiler::PolicyInfo> policies_;
 };
 
 // Event timestamps are bpf_ktime_get_ns(): CLOCK_MONOTONIC. The wall time of a monotonic

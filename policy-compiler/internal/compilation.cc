@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "policy-compiler/annotations.h"
 #include "policy-compiler/selector.h"
 
 namespace flatwall::compiler::internal {
@@ -18,6 +20,12 @@ constexpr size_t kMaxIdentitiesToScreen = 256;
 
 std::string PolicyKey(const NetworkPolicy& policy) {
   return absl::StrCat(policy.namespace_name, "/", policy.name);
+}
+
+// Whether the namespace asks for its pods' allowed new flows to be logged.
+bool NamespaceLogsAllowed(const ClusterState& state, const std::string& namespace_name) {
+  auto it = state.namespaces().find(namespace_name);
+  return it != state.namespaces().end() && LogsAllowedFlows(it->second.annotations);
 }
 
 // Whether creating or removing identity `key` can change what `policy` compiles to: a
@@ -157,7 +165,8 @@ void Compilation::Rebuild(const ClusterState& state) {
   for (const RuleEntry& entry : rules) rules_.Put(entry.key, entry.value);
   rules.clear();
   for (const auto& [id, selection] : selections) {
-    Install(id, selection, ruleset_of[id].first, ruleset_of[id].second);
+    Install(id, selection, ruleset_of[id].first, ruleset_of[id].second,
+            NamespaceLogsAllowed(state, identities_.KeyOf(id)->namespace_name));
   }
 
   for (const auto& [address, claim] : addresses_) WriteEndpoint(address);
@@ -176,6 +185,7 @@ MapDiff Compilation::Apply(const ClusterState& state, const ClusterEvent& event,
   if (std::holds_alternative<Pod>(event.object)) {
     ProcessPod(state, key, state.FindPod(key), &batch);
   } else if (std::holds_alternative<Namespace>(event.object)) {
+    batch.changed_namespace = key;
     // The namespace's labels are part of its pods' identity keys.
     for (const Pod* pod : state.PodsInNamespace(key)) {
       // After a renumbering the stored ids are stale; Finish recompiles from scratch.
@@ -323,6 +333,18 @@ MapDiff Compilation::Finish(const ClusterState& state, Batch* batch) {
       const IdentityKey* identity = identities_.KeyOf(id);
       if (identity != nullptr && identity->namespace_name == policy->second.namespace_name &&
           SelectorMatches(policy->second.pod_selector, identity->labels)) {
+        dirty.insert(id);
+      }
+    }
+  }
+  // A namespace's annotation decides its endpoints' FW_EP_LOG_ALLOWED.
+  if (!batch->changed_namespace.empty()) {
+    const bool log_allowed = NamespaceLogsAllowed(state, batch->changed_namespace);
+    for (const auto& [id, local] : locals_) {
+      const IdentityKey* identity = identities_.KeyOf(id);
+      if (local.ready && identity != nullptr &&
+          identity->namespace_name == batch->changed_namespace &&
+          ((local.value.flags & FW_EP_LOG_ALLOWED) != 0) != log_allowed) {
         dirty.insert(id);
       }
     }
@@ -526,7 +548,7 @@ Selection Compilation::SelectPolicies(const ClusterState& state, const IdentityK
 }
 
 void Compilation::Install(uint32_t id, const Selection& selection, uint32_t ruleset,
-                          const RulesetContent* content) {
+                          const RulesetContent* content, bool log_allowed) {
   LocalIdentity& local = locals_[id];
   for (const std::vector<std::string>& keys : local.policies) {
     for (const std::string& key : keys) {
@@ -541,6 +563,7 @@ void Compilation::Install(uint32_t id, const Selection& selection, uint32_t rule
   local.value = fw_endpoint_value{};
   local.value.identity = id;
   local.value.ruleset = ruleset;
+  if (log_allowed) local.value.flags |= FW_EP_LOG_ALLOWED;
   for (fw_direction direction : kDirections) {
     local.policies[direction].clear();
     for (const NetworkPolicy* policy : selection.policies[direction]) {
@@ -576,7 +599,7 @@ void Compilation::RefreshLocal(const ClusterState& state, uint32_t id, RulesetBu
   // Acquire before release: an unchanged ruleset keeps its entries untouched.
   const uint32_t ruleset = AcquireRuleset(content, batch);
   ReleaseRuleset(old_ruleset, batch);
-  Install(id, selection, ruleset, &content);
+  Install(id, selection, ruleset, &content, NamespaceLogsAllowed(state, key.namespace_name));
 }
 
 void Compilation::Teardown(uint32_t id, Batch* batch) {
@@ -584,7 +607,7 @@ void Compilation::Teardown(uint32_t id, Batch* batch) {
   if (it == locals_.end()) return;
   if (it->second.ready) {
     const uint32_t ruleset = it->second.ruleset;
-    Install(id, Selection{}, 0, nullptr);  // unregisters it from policy_locals_
+    Install(id, Selection{}, 0, nullptr, false);  // unregisters it from policy_locals_
     ReleaseRuleset(ruleset, batch);
   }
   locals_.erase(id);
@@ -692,6 +715,27 @@ MapImage Compilation::Materialize(const ClusterState& state) const {
     }
     image.pod_addresses.push_back(std::move(info));
   }
+
+  std::vector<std::string> isolating;
+  for (const EndpointInfo& info : image.endpoint_info) {
+    for (const std::vector<std::string>& keys : info.isolating_policies) {
+      isolating.insert(isolating.end(), keys.begin(), keys.end());
+    }
+  }
+  std::sort(isolating.begin(), isolating.end());
+  isolating.erase(std::unique(isolating.begin(), isolating.end()), isolating.end());
+  for (const std::string& key : isolating) {
+    auto policy = state.policies().find(key);
+    if (policy == state.policies().end()) continue;
+    image.policy_table.push_back({policy->second.namespace_name, policy->second.name,
+                                  policy->second.uid, policy->second.generation});
+  }
+  // "ns/name" order is not (namespace, name) order: '-' sorts before '/'.
+  std::sort(image.policy_table.begin(), image.policy_table.end(),
+            [](const PolicyInfo& a, const PolicyInfo& b) {
+              return std::tie(a.policy_namespace, a.policy_name) <
+                     std::tie(b.policy_namespace, b.policy_name);
+            });
   return image;
 }
 

@@ -87,6 +87,7 @@ class Compilation {
     std::set<IpAddress> touched_ips;
     std::set<uint32_t> local_count_changed;
     std::vector<std::string> changed_policies;  // keys
+    std::string changed_namespace;              // a Namespace event's name
   };
 
   void Reset();
@@ -105,9 +106,10 @@ class Compilation {
   void WriteEndpoint(const IpAddress& address);
 
   Selection SelectPolicies(const ClusterState& state, const IdentityKey& key) const;
-  // Records `selection` as what selects local identity `id`, and its ruleset.
+  // Records `selection` as what selects local identity `id`, its ruleset, and whether its
+  // namespace asks for allowed new flows to be logged (FW_EP_LOG_ALLOWED).
   void Install(uint32_t id, const Selection& selection, uint32_t ruleset,
-               const RulesetContent* content);
+               const RulesetContent* content, bool log_allowed);
   void RefreshLocal(const ClusterState& state, uint32_t id, RulesetBuilder* builder,
                     Batch* batch);
   void Teardown(uint32_t id, Batch* batch);

@@ -68,6 +68,7 @@ Namespace DecodeNamespace(const Field& root, MapReader& object) {
   // The API server always sets this label (overwriting any other value), and policies
   // select namespaces by it.
   ns.labels[kNamespaceNameLabel] = meta.name;
+  ns.annotations = std::move(meta.annotations);
   ns.source = LocationOf(root);
   return ns;
 }

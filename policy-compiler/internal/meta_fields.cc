@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "policy-compiler/annotations.h"
 #include "policy-compiler/internal/name_validation.h"
 
 namespace flatwall::compiler::internal {
@@ -48,13 +49,17 @@ bool CheckKeyIsLiteral(const Field& field, const MapReader::Entry& entry) {
 }
 
 using Validator = absl::Status (*)(std::string_view);
+// A value's validity may depend on its key (the annotations Flatwall reads).
+using ValueValidator = absl::Status (*)(std::string_view key, std::string_view value);
 
-absl::Status AnyValue(std::string_view) { return absl::OkStatus(); }
+absl::Status LabelValue(std::string_view, std::string_view value) {
+  return ValidateLabelValue(value);
+}
 
 // The entries of a free-form string map whose keys and values pass their validators.
 std::vector<std::pair<std::string, std::string>> ReadStringMap(const Field& field,
                                                                Validator validate_key,
-                                                               Validator validate_value) {
+                                                               ValueValidator validate_value) {
   std::vector<std::pair<std::string, std::string>> result;
   MapReader map(field, MapReader::Keys::kFreeForm);
   for (const MapReader::Entry& entry : map.entries()) {
@@ -74,7 +79,7 @@ std::vector<std::pair<std::string, std::string>> ReadStringMap(const Field& fiel
       if (!read) continue;
       text = std::move(*read);
     }
-    if (!Check(value, text, validate_value(text))) continue;
+    if (!Check(value, text, validate_value(entry.key, text))) continue;
     if (key_ok) result.emplace_back(entry.key, std::move(text));
   }
   return result;
@@ -182,9 +187,10 @@ ObjectMeta ReadObjectMeta(const Field& metadata, const MetaRules& rules) {
 
   Field annotations = map.Get("annotations");
   size_t annotation_bytes = 0;
-  for (auto& [key, value] : ReadStringMap(annotations, ValidateAnnotationKey, AnyValue)) {
+  for (auto& [key, value] : ReadStringMap(annotations, ValidateAnnotationKey, ValidateAnnotation)) {
     annotation_bytes += key.size() + value.size();
-    meta.annotations.emplace(std::move(key), std::move(value));
+    // Validated all, kept only where the compiler reads them (the API decoder keeps the same).
+    if (IsFlatwallAnnotation(key)) meta.annotations.emplace(std::move(key), std::move(value));
   }
   if (annotation_bytes > kMaxAnnotationBytes) {
     annotations.Error(absl::StrCat("may not be more than ", kMaxAnnotationBytes,
@@ -202,7 +208,7 @@ ObjectMeta ReadObjectMeta(const Field& metadata, const MetaRules& rules) {
 
 Labels ReadLabels(const Field& field) {
   Labels labels;
-  for (auto& [key, value] : ReadStringMap(field, ValidateQualifiedName, ValidateLabelValue)) {
+  for (auto& [key, value] : ReadStringMap(field, ValidateQualifiedName, LabelValue)) {
     labels.emplace(std::move(key), std::move(value));
   }
   return labels;

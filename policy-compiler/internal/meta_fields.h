@@ -37,7 +37,8 @@ struct ObjectMeta {
 };
 
 // metadata: name (required, checked against rules.name_rule), namespace (a DNS-1123
-// label; "default" when absent), uid, generation, labels and annotations (validated).
+// label; "default" when absent), uid, generation, labels and annotations (validated; the
+// values of the annotations Flatwall reads too, see annotations.h).
 ObjectMeta ReadObjectMeta(const Field& metadata, const MetaRules& rules);
 
 // A map of label keys (qualified names) to label values.

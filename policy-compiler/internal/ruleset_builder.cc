@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "policy-compiler/annotations.h"
 #include "policy-compiler/internal/recorded_table.h"
 #include "policy-compiler/port_ranges.h"
 
@@ -37,10 +38,16 @@ struct Traffic {
   PortPrefix port;
 };
 
+// What one rule contributes to an entry: its id and its fw_rule_flags.
+struct Attribution {
+  uint32_t rule_id = 0;
+  uint8_t flags = 0;
+};
+
 class Emitter {
  public:
   void Emit(fw_direction direction, const Remote& remote, const Traffic& traffic,
-            uint32_t rule_id) {
+            const Attribution& rule) {
     fw_rule_key key{};
     key.direction = static_cast<__u8>(direction);
     key.remote_kind = static_cast<__u8>(remote.kind);
@@ -56,18 +63,23 @@ class Emitter {
         key.port = htons(traffic.port.port);
       }
     }
-    auto [it, inserted] = slots_.try_emplace(SlotKey{key}, rule_id);
-    if (!inserted) it->second = std::min(it->second, rule_id);
+    auto [it, inserted] = slots_.try_emplace(SlotKey{key}, rule);
+    if (!inserted) {
+      // The lowest id names the entry; every contributing policy's logging request holds.
+      it->second.rule_id = std::min(it->second.rule_id, rule.rule_id);
+      it->second.flags |= rule.flags;
+    }
   }
 
   RulesetContent Finish() {
     RulesetContent content;
     content.entries.reserve(slots_.size());
-    for (const auto& [slot, rule_id] : slots_) {
+    for (const auto& [slot, rule] : slots_) {
       RuleEntry entry{};
       entry.key = slot.key;
-      entry.value.rule_id = rule_id;
+      entry.value.rule_id = rule.rule_id;
       entry.value.action = FW_ACTION_ALLOW;
+      entry.value.flags = rule.flags;
       content.entries.push_back(entry);
     }
     std::sort(content.entries.begin(), content.entries.end(),
@@ -78,7 +90,7 @@ class Emitter {
   }
 
  private:
-  absl::flat_hash_map<SlotKey, uint32_t> slots_;
+  absl::flat_hash_map<SlotKey, Attribution> slots_;
 };
 
 int CompareContents(const RulesetContent& a, const RulesetContent& b) {
@@ -130,10 +142,13 @@ RulesetContent RulesetBuilder::Build(const IdentityKey& local, const Selection& 
   for (fw_direction direction : kDirections) {
     for (const NetworkPolicy* policy : selection.policies[direction]) {
       const std::vector<PolicyRule>& rules = EffectiveRules(*policy, direction);
+      const uint8_t flags = LogsAllowedFlows(policy->annotations) ? FW_RULE_LOG_ALLOWED : 0;
       for (size_t index = 0; index < rules.size(); ++index) {
         const PolicyRule& rule = rules[index];
-        const uint32_t rule_id = rule_ids_.Find(
-            {policy->namespace_name, policy->name, direction, static_cast<int>(index)});
+        const Attribution attribution = {
+            rule_ids_.Find(
+                {policy->namespace_name, policy->name, direction, static_cast<int>(index)}),
+            flags};
 
         // Who: no peers means every peer, pods and external addresses alike.
         std::vector<Remote> remotes;
@@ -157,19 +172,19 @@ RulesetContent RulesetBuilder::Build(const IdentityKey& local, const Selection& 
 
         // What: no ports means every protocol and port.
         if (rule.ports.empty()) {
-          for (const Remote& remote : remotes) emitter.Emit(direction, remote, {}, rule_id);
+          for (const Remote& remote : remotes) emitter.Emit(direction, remote, {}, attribution);
         }
         for (const PolicyPort& port : rule.ports) {
           const uint8_t protocol = static_cast<uint8_t>(port.protocol);
           if (!port.port.has_value()) {
             for (const Remote& remote : remotes) {
-              emitter.Emit(direction, remote, {protocol, true, {}}, rule_id);
+              emitter.Emit(direction, remote, {protocol, true, {}}, attribution);
             }
           } else if (const uint16_t* number = std::get_if<uint16_t>(&*port.port)) {
             for (const PortPrefix& prefix :
                  PortRangePrefixes(*number, port.end_port.value_or(*number))) {
               for (const Remote& remote : remotes) {
-                emitter.Emit(direction, remote, {protocol, false, prefix}, rule_id);
+                emitter.Emit(direction, remote, {protocol, false, prefix}, attribution);
               }
             }
           } else if (direction == FW_DIR_INGRESS) {
@@ -177,7 +192,7 @@ RulesetContent RulesetBuilder::Build(const IdentityKey& local, const Selection& 
             for (uint16_t resolved :
                  ResolveNamedPort(local, std::get<std::string>(*port.port), port.protocol)) {
               for (const Remote& remote : remotes) {
-                emitter.Emit(direction, remote, {protocol, false, {resolved, 16}}, rule_id);
+                emitter.Emit(direction, remote, {protocol, false, {resolved, 16}}, attribution);
               }
             }
           } else {
@@ -201,7 +216,7 @@ RulesetContent RulesetBuilder::Build(const IdentityKey& local, const Selection& 
               if (remote_key == nullptr) continue;
               for (uint16_t resolved : ResolveNamedPort(*remote_key, name, port.protocol)) {
                 emitter.Emit(direction, {FW_REMOTE_IDENTITY, identity},
-                             {protocol, false, {resolved, 16}}, rule_id);
+                             {protocol, false, {resolved, 16}}, attribution);
               }
             }
           }

@@ -52,7 +52,9 @@ class RulesetBuilder {
                  const ContentIds<RuleRef>& rule_ids);
 
   // The entries for `local`, selected by `selection`. Where rules of several policies
-  // produce the same key, the lowest rule id wins, so attribution is stable.
+  // produce the same key, the lowest rule id wins, so attribution is stable, and the
+  // entry's flags are the OR of theirs (FW_RULE_LOG_ALLOWED from any policy annotated
+  // flatwall.io/log-allowed: "true" holds for the whole entry).
   RulesetContent Build(const IdentityKey& local, const Selection& selection);
 
  private:

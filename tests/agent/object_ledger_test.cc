@@ -16,7 +16,8 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 compiler::ClusterObject Ns(const std::string& name, const std::string& file, int line = 1) {
-  return compiler::Namespace{name, "uid", {{compiler::kNamespaceNameLabel, name}}, {file, line}};
+  return compiler::Namespace{
+      name, "uid", {{compiler::kNamespaceNameLabel, name}}, {}, {file, line}};
 }
 
 compiler::ClusterObject PodIn(const std::string& name, const std::string& app,

@@ -81,6 +81,22 @@ TEST(VerdictAggregatorTest, DifferentVerdictsOfOneConnectionAreDifferentFlows) {
   EXPECT_EQ(aggregator.Add(revoked).size(), 1u);
 }
 
+TEST(VerdictAggregatorTest, IcmpMessagesOfDifferentTypeOrCodeAreDifferentFlows) {
+  VerdictAggregator aggregator(absl::Seconds(5));
+  auto icmp = [](uint8_t type, uint8_t code, uint64_t time_ns) {
+    fw_event event = Deny(0, time_ns);
+    event.dport = 0;
+    event.protocol = IPPROTO_ICMP;
+    event.icmp_type = type;
+    event.icmp_code = code;
+    return event;
+  };
+  EXPECT_EQ(aggregator.Add(icmp(3, 1, 0)).size(), 1u);  // a new flow: written at once
+  EXPECT_EQ(aggregator.Add(icmp(3, 3, 1)).size(), 1u);
+  EXPECT_EQ(aggregator.Add(icmp(11, 0, 2)).size(), 1u);
+  EXPECT_TRUE(aggregator.Add(icmp(3, 1, 3)).empty());  // a repeat: aggregated
+}
+
 TEST(VerdictAggregatorTest, FlushingEverythingEmitsOpenAggregatesOldestFirst) {
   VerdictAggregator aggregator(absl::Seconds(5));
   for (uint16_t port : {40002, 40001}) {

@@ -199,6 +199,36 @@ TEST_F(VerdictLogPipelineTest, ChainContinuesAcrossRotationsAndRestarts) {
   EXPECT_EQ(report.records, 22u);  // two STARTUP records and 20 verdicts
 }
 
+TEST_F(VerdictLogPipelineTest, UpgradedAgentContinuesTheChainOfAFileOfTheOlderSchema) {
+  ChainLink link;
+  for (const char* text : {
+           R"({"schema":2,"time":"2023-11-14T22:13:20Z","node":"node-1","reason":"STARTUP"})",
+           R"({"schema":2,"time":"2023-11-14T22:13:21Z","node":"node-1","verdict":"deny",
+               "reason":"DEFAULT_DENY","isolated_by":["x/deny-all"],"packets":1})"}) {
+    json record = json::parse(text);
+    std::ofstream(path_, std::ios::app) << SealRecord(record, link) << "\n";
+  }
+  auto pipeline = Open();
+  ASSERT_NE(pipeline, nullptr);
+  compiler::MapImage image = OnePodImage("a");
+  image.endpoint_info[0].isolating_policies[FW_DIR_INGRESS] = {"x/deny-all"};
+  image.policy_table = {{"x", "deny-all", "uid-deny-all", 2}};
+  pipeline->SetImage(image, 0);
+  FW_ASSERT_OK(pipeline->Write({DenyTo("10.10.1.5", kSecond)}, kOffset));
+
+  std::vector<json> records = Records(path_);
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[2]["reason"], "STARTUP");
+  EXPECT_EQ(records[2]["seq"], 3);
+  EXPECT_FALSE(records[2].contains("chain_restart"));
+  EXPECT_EQ(records[3]["schema"], kVerdictLogSchema);
+  EXPECT_EQ(records[3]["isolated_by"], json::parse(R"([
+    {"namespace": "x", "name": "deny-all", "uid": "uid-deny-all", "generation": 2}])"));
+  ChainReport report = VerifyChain(AllFiles());
+  EXPECT_TRUE(report.ok) << report.location << ": " << report.problem;
+  EXPECT_EQ(report.records, 4u);
+}
+
 TEST_F(VerdictLogPipelineTest, RestartAfterADamagedLastLineRestartsTheChainAndSaysWhy) {
   std::ofstream(path_) << "{\"not\":\"sealed\"}\n";
   auto pipeline = Open();

@@ -35,8 +35,8 @@ fw_addr Addr(const std::string& text) {
   return addr;
 }
 
-// Pod x/a (10.10.1.5) is local to node-1 and isolated for ingress by x/deny-all; y/b
-// (10.10.2.7) runs on node-2; rule 7 is x/allow-b's first ingress rule.
+// Pod x/a (10.10.1.5) is local to node-1 and isolated for ingress by x/allow-b and
+// x/deny-all; y/b (10.10.2.7) runs on node-2; rule 7 is x/allow-b's first ingress rule.
 compiler::MapImage TwoPodImage() {
   compiler::MapImage image;
   image.identities = {
@@ -49,6 +49,7 @@ compiler::MapImage TwoPodImage() {
   image.pod_addresses = {{Ip("10.10.1.5"), "x", "a", "uid-a", "node-1"},
                          {Ip("10.10.2.7"), "y", "b", "uid-b", "node-2"}};
   image.rule_table = {{kRuleAllowB, "x", "allow-b", "uid-p", 1, FW_DIR_INGRESS, 0}};
+  image.policy_table = {{"x", "allow-b", "uid-p", 1}, {"x", "deny-all", "uid-d", 3}};
   for (const auto& [ip, identity] :
        {std::pair{"10.10.1.5", kPodA}, std::pair{"10.10.2.7", kPodB}}) {
     compiler::IpcacheEntry entry{};
@@ -58,6 +59,12 @@ compiler::MapImage TwoPodImage() {
   }
   return image;
 }
+
+// isolated_by of x/a's ingress in TwoPodImage.
+const json kIsolatingAB = json::parse(R"([
+  {"namespace": "x", "name": "allow-b", "uid": "uid-p", "generation": 1},
+  {"namespace": "x", "name": "deny-all", "uid": "uid-d", "generation": 3}
+])");
 
 // 1 s after the epoch on the monotonic clock is 2023-11-14T22:13:21Z on the wall clock.
 constexpr ClockOffset kOffset{absl::Seconds(1700000000)};
@@ -88,7 +95,7 @@ TEST(VerdictLogTest, AllowByRuleNamesThePolicyRuleAndBothPods) {
   event.rule_id = kRuleAllowB;
 
   EXPECT_EQ(VerdictEventToJson(event, snapshot, kOffset), json::parse(R"({
-    "schema": 2, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
+    "schema": 3, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
     "verdict": "allow", "reason": "RULE", "direction": "ingress", "hook": "to-pod",
     "protocol": "TCP",
     "src": {"ip": "10.10.2.7", "port": 40000, "kind": "pod", "namespace": "y", "name": "b",
@@ -116,7 +123,7 @@ TEST(VerdictLogTest, DefaultDenyListsThePoliciesIsolatingThePod) {
   const json line = VerdictEventToJson(event, snapshot, kOffset);
   EXPECT_EQ(line["verdict"], "deny");
   EXPECT_EQ(line["reason"], "DEFAULT_DENY");
-  EXPECT_EQ(line["isolated_by"], json::parse(R"(["x/allow-b", "x/deny-all"])"));
+  EXPECT_EQ(line["isolated_by"], kIsolatingAB);
   EXPECT_FALSE(line.contains("policy"));
   EXPECT_FALSE(line.contains("suppressed"));  // a record of its own: SuppressedRecord
   EXPECT_EQ(line["src"]["name"], "b");
@@ -180,7 +187,7 @@ TEST(VerdictLogTest, EveryReasonIsNamedAndAttributed) {
       EXPECT_FALSE(line.contains("policy"));
     }
     if (c.want_isolated_by) {
-      EXPECT_EQ(line["isolated_by"], json::parse(R"(["x/allow-b", "x/deny-all"])"));
+      EXPECT_EQ(line["isolated_by"], kIsolatingAB);
     } else {
       EXPECT_FALSE(line.contains("isolated_by"));
     }
@@ -219,7 +226,7 @@ TEST(VerdictLogTest, SuppressedEventsBecomeARecordNamingTheEndpointAndCount) {
 
   event.suppressed = 250;
   EXPECT_EQ(SuppressedRecord(event, snapshot, kOffset), json::parse(R"({
-    "schema": 2, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
+    "schema": 3, "time": "2023-11-14T22:13:21.000000123Z", "node": "node-1",
     "reason": "SUPPRESSED", "count": 250,
     "endpoint": {"ip": "10.10.1.5", "kind": "pod", "namespace": "x", "name": "a",
                  "uid": "uid-a", "node": "node-1", "labels": {"pod": "a"}}
@@ -250,7 +257,7 @@ TEST(VerdictLogTest, SuppressedDropsChargedToNoPodAreUnattributed) {
 
 TEST(VerdictLogTest, StartupRecordCarriesNodeTimeAndReason) {
   EXPECT_EQ(StartupRecord("node-1", absl::FromUnixSeconds(1700000000)), json::parse(R"({
-    "schema": 2, "time": "2023-11-14T22:13:20.000000000Z", "node": "node-1",
+    "schema": 3, "time": "2023-11-14T22:13:20.000000000Z", "node": "node-1",
     "reason": "STARTUP"})"));
 }
 
@@ -327,20 +334,76 @@ TEST(VerdictLogTest, EventWithoutPolicyLookupTakesLabelsFromTheIpCache) {
   EXPECT_EQ(line["identities"], json::parse(R"({"local": 0, "remote": 0})"));
 }
 
-TEST(VerdictLogTest, IcmpEchoCarriesTheIdentifierAndNoPorts) {
+TEST(VerdictLogTest, IcmpRecordsCarryTypeCodeAndTheEchoIdentifierButNoPorts) {
   const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
-  fw_event event{};
-  event.saddr = Addr("fd00::5");
-  event.daddr = Addr("fd00::6");
-  event.sport = htons(77);
-  event.dport = htons(77);
-  event.protocol = IPPROTO_ICMPV6;
+  constexpr uint8_t kUnread = FW_EVENT_ICMP_UNREAD;
+  struct Case {
+    const char* name;
+    const char* src;
+    const char* dst;
+    uint8_t protocol, type, code;
+    uint16_t echo_id;  // in both ports, as the datapath puts it
+    const char* want_icmp;  // nullptr: no "icmp" field
+  };
+  const Case cases[] = {
+      {"ICMPv6 echo request", "fd00::5", "fd00::6", IPPROTO_ICMPV6, 128, 0, 77,
+       R"({"type": 128, "code": 0, "echo_id": 77})"},
+      {"ICMPv6 echo reply", "fd00::6", "fd00::5", IPPROTO_ICMPV6, 129, 0, 77,
+       R"({"type": 129, "code": 0, "echo_id": 77})"},
+      {"echo request", "10.10.2.7", "10.10.1.5", IPPROTO_ICMP, 8, 0, 78,
+       R"({"type": 8, "code": 0, "echo_id": 78})"},
+      {"echo reply with identifier 0", "10.10.2.7", "10.10.1.5", IPPROTO_ICMP, 0, 0, 0,
+       R"({"type": 0, "code": 0, "echo_id": 0})"},
+      {"port unreachable", "10.10.2.7", "10.10.1.5", IPPROTO_ICMP, 3, 3, 0,
+       R"({"type": 3, "code": 3})"},
+      {"ICMPv6 packet too big", "fd00::5", "fd00::6", IPPROTO_ICMPV6, 2, 0, 0,
+       R"({"type": 2, "code": 0})"},
+      {"header not read", "10.10.2.7", "10.10.1.5", IPPROTO_ICMP, kUnread, kUnread, 0, nullptr},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    fw_event event{};
+    event.saddr = Addr(c.src);
+    event.daddr = Addr(c.dst);
+    event.sport = htons(c.echo_id);
+    event.dport = htons(c.echo_id);
+    event.protocol = c.protocol;
+    event.icmp_type = c.type;
+    event.icmp_code = c.code;
 
-  const json line = VerdictEventToJson(event, snapshot, kOffset);
-  EXPECT_EQ(line["protocol"], "ICMPv6");
-  EXPECT_EQ(line["icmp"], json::parse(R"({"echo_id": 77})"));
-  EXPECT_EQ(line["src"]["ip"], "fd00::5");
-  EXPECT_FALSE(line["src"].contains("port"));
+    const json line = VerdictEventToJson(event, snapshot, kOffset);
+    EXPECT_EQ(line["protocol"], c.protocol == IPPROTO_ICMP ? "ICMP" : "ICMPv6");
+    if (c.want_icmp != nullptr) {
+      EXPECT_EQ(line["icmp"], json::parse(c.want_icmp));
+    } else {
+      EXPECT_FALSE(line.contains("icmp"));
+    }
+    EXPECT_EQ(line["src"]["ip"], c.src);
+    EXPECT_FALSE(line["src"].contains("port"));
+    EXPECT_FALSE(line["dst"].contains("port"));
+  }
+}
+
+TEST(VerdictLogTest, NonIcmpRecordsHaveNoIcmpFieldWhateverTheEventsIcmpBytes) {
+  const VerdictSnapshot snapshot(TwoPodImage(), "node-1");
+  fw_event event = TcpEvent("10.10.2.7", 40000, "10.10.1.5", 80);
+  event.icmp_type = 8;  // stray bytes of a non-ICMP event are not shown
+  EXPECT_FALSE(VerdictEventToJson(event, snapshot, kOffset).contains("icmp"));
+}
+
+TEST(VerdictLogTest, IsolatingPolicyUnknownToTheSnapshotIsNamedWithoutUidOrGeneration) {
+  compiler::MapImage image = TwoPodImage();
+  image.policy_table = {{"x", "deny-all", "", 5}};  // x/allow-b unknown; deny-all has no uid
+  const VerdictSnapshot snapshot(image, "node-1");
+  fw_event event = TcpEvent("10.10.2.7", 40000, "10.10.1.5", 81);
+  event.direction = FW_DIR_INGRESS;
+  event.verdict = FW_VERDICT_DENY;
+  event.reason = FW_REASON_DEFAULT_DENY;
+
+  EXPECT_EQ(VerdictEventToJson(event, snapshot, kOffset)["isolated_by"], json::parse(R"([
+    {"namespace": "x", "name": "allow-b"},
+    {"namespace": "x", "name": "deny-all", "generation": 5}
+  ])"));
 }
 
 TEST(VerdictLogTest, LineSerializesToOneLineThatParsesBack) {

@@ -78,7 +78,8 @@ TEST(ApiObjectDecoderTest, NetworkPolicyDecodesEveryField) {
   EXPECT_EQ(policy.namespace_name, "shop");
   EXPECT_EQ(policy.name, "web-allow");
   EXPECT_EQ(policy.generation, 3);
-  EXPECT_EQ(policy.annotations.at("flatwall.io/owner"), "payments");
+  EXPECT_EQ(policy.annotations,
+            (std::map<std::string, std::string>{{"flatwall.io/log-allowed", "true"}}));
   EXPECT_EQ(policy.source.file,
             "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies/web-allow");
   compiler::LabelSelector pod_selector{

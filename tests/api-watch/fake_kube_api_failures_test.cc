@@ -459,9 +459,14 @@ TEST_F(FakeKubeApiFailuresTest, ExampleManifestsListAsTheManifestDecoderReadsThe
                             ResourceKind::kNetworkPolicy}) {
     absl::StatusOr<std::unique_ptr<HttpTransport>> transport = HttpTransport::Create({.server = api().url()});
     FW_ASSERT_OK(transport);
-    ResourceWatcher lister(kind, **transport, [](std::vector<compiler::ClusterEvent>) {});
+    ResourceWatcher lister(kind, **transport, [&](std::vector<compiler::ClusterEvent> events) {
+      for (compiler::ClusterEvent& event : events) {
+        EXPECT_EQ(event.kind, compiler::ClusterEvent::kUpsert);
+        std::string key = key_of(event.object);
+        got.emplace(std::move(key), normalize(std::move(event.object)));
+      }
+    });
     EXPECT_EQ(lister.Step(), absl::ZeroDuration());
-    for (const auto& [key, object] : lister.known()) got.emplace(key_of(object), normalize(object));
   }
   ASSERT_GT(want.size(), 5u);
   EXPECT_EQ(got.size(), want.size());

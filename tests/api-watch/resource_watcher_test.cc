@@ -66,6 +66,15 @@ std::string Pod(const std::string& name, const std::string& version, const std::
                       version, R"("},"spec":{"nodeName":"n1"},"status":{"podIP":")", ip, R"("}})");
 }
 
+// A pod with metadata labels and annotations (JSON object texts); the model keeps the
+// labels, not the annotations.
+std::string LabeledPod(const std::string& name, const std::string& version,
+                       const std::string& labels, const std::string& annotations) {
+  return absl::StrCat(R"({"metadata":{"name":")", name, R"(","namespace":"x","resourceVersion":")",
+                      version, R"(","labels":)", labels, R"(,"annotations":)", annotations,
+                      R"(},"spec":{"nodeName":"n1"},"status":{"podIP":"10.0.0.1"}})");
+}
+
 ApiResponse ListBody(const std::string& version, const std::vector<std::string>& items,
                      const std::string& continue_token = "") {
   return {200, absl::StrCat(R"({"kind":"PodList","metadata":{"resourceVersion":")", version,
@@ -107,10 +116,11 @@ class ResourceWatcherTest : public ::testing::Test {
       watcher_ = std::make_unique<ResourceWatcher>(
           ResourceKind::kPod, transport_,
           [this](std::vector<compiler::ClusterEvent> events) {
-            for (const compiler::ClusterEvent& event : events) {
+            for (compiler::ClusterEvent& event : events) {
               emitted_.push_back(absl::StrCat(
                   event.kind == compiler::ClusterEvent::kDelete ? "delete " : "upsert ",
                   compiler::ObjectKey(event.object)));
+              emitted_events_.push_back(std::move(event));
             }
           },
           options_);
@@ -126,6 +136,7 @@ class ResourceWatcherTest : public ::testing::Test {
   double random_ = 0.5;  // no jitter
   std::vector<absl::Status> problems_;
   std::vector<std::string> emitted_;
+  std::vector<compiler::ClusterEvent> emitted_events_;  // all of them, never taken
   std::unique_ptr<ResourceWatcher> watcher_;
 };
 
@@ -167,7 +178,10 @@ TEST_F(ResourceWatcherTest, WatchEmitsChangesOnlyAndResumesFromTheLastVersionSee
   FW_EXPECT_OK(watcher().last_status());
   EXPECT_THAT(Emitted(), ElementsAre("upsert x/b", "upsert x/a", "delete x/b"));
   EXPECT_EQ(watcher().resource_version(), "20");
-  EXPECT_EQ(std::get<compiler::Pod>(watcher().known().at("x/a")).ips[0].ToString(), "10.0.0.9");
+  EXPECT_EQ(std::get<compiler::Pod>(emitted_events_.at(2).object).ips[0].ToString(), "10.0.0.9");
+  EXPECT_TRUE(watcher().Knows("x/a"));
+  EXPECT_FALSE(watcher().Knows("x/b"));
+  EXPECT_EQ(watcher().known_count(), 1u);
 
   watcher().Step();
   EXPECT_THAT(transport_.requests().back(), HasSubstr("resourceVersion=20&"));
@@ -193,6 +207,41 @@ TEST_F(ResourceWatcherTest, GoneEventRelistsAndEmitsOnlyTheDifferences) {
   EXPECT_EQ(watcher().resource_version(), "50");
   EXPECT_EQ(watcher().counters().expired, 1u);
   EXPECT_EQ(watcher().counters().lists, 2u);
+}
+
+TEST_F(ResourceWatcherTest, RelistEmitsOnlyChangesTheModelSeesAndDeletesByIdentity) {
+  const std::string web = R"({"app":"web"})";
+  transport_.Add(ListBody("10", {LabeledPod("a", "1", web, R"({"note":"1"})"),
+                                 LabeledPod("b", "2", web, R"({"note":"1"})"),
+                                 LabeledPod("c", "3", web, "{}")}));
+  transport_.Add(Status(410, "too old resource version"));
+  transport_.Add(ListBody("50", {LabeledPod("a", "41", R"({"app":"db"})", R"({"note":"1"})"),
+                                 LabeledPod("b", "42", web, R"({"note":"2"})"),
+                                 LabeledPod("d", "43", web, "{}")}));
+  transport_.Add(ApiResponse{200}, {Event("MODIFIED", LabeledPod("b", "51", web, R"({"n":"3"})")),
+                                    Event("MODIFIED", LabeledPod("b", "52", "{}", R"({"n":"3"})"))});
+  watcher().Step();
+  Emitted();
+  emitted_events_.clear();
+
+  watcher().Step();  // 410
+  EXPECT_EQ(watcher().Step(), absl::ZeroDuration());
+  FW_EXPECT_OK(watcher().last_status());
+  // a: a label changed; b: only an annotation (dropped) changed; c: gone; d: new.
+  EXPECT_THAT(Emitted(), ElementsAre("delete x/c", "upsert x/a", "upsert x/d"));
+  ASSERT_EQ(emitted_events_.size(), 3u);
+  const auto* deleted = std::get_if<compiler::Pod>(&emitted_events_[0].object);
+  ASSERT_NE(deleted, nullptr);
+  EXPECT_EQ(deleted->namespace_name, "x");
+  EXPECT_EQ(deleted->name, "c");
+  EXPECT_EQ(std::get<compiler::Pod>(emitted_events_[1].object).labels.at("app"), "db");
+  EXPECT_EQ(watcher().known_count(), 3u);
+  EXPECT_FALSE(watcher().Knows("x/c"));
+
+  // The watch from the relist: an annotation change is dropped, a label change is not.
+  watcher().Step();
+  EXPECT_THAT(Emitted(), ElementsAre("upsert x/b"));
+  EXPECT_THAT(std::get<compiler::Pod>(emitted_events_.back().object).labels, IsEmpty());
 }
 
 TEST_F(ResourceWatcherTest, GoneStatusOnWatchOrExpiredContinueTokenRelistsFromScratch) {
@@ -233,7 +282,7 @@ TEST_F(ResourceWatcherTest, ListItemThatDoesNotDecodeKeepsItsLastGoodVersion) {
   transport_.Add(ListBody("20", {Pod("a", "1", "10.0.0.1"), Pod("b", "3", "garbage")}));
   for (int i = 0; i < 3; ++i) watcher().Step();
   EXPECT_THAT(Emitted(), ElementsAre("upsert x/a", "upsert x/b"));
-  EXPECT_TRUE(watcher().known().contains("x/b"));
+  EXPECT_TRUE(watcher().Knows("x/b"));
   EXPECT_EQ(problems_.size(), 1u);
 }
 

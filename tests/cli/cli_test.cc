@@ -166,6 +166,48 @@ TEST(ExplainCommandTest, UnknownPodIsAUsageError) {
   EXPECT_THAT(result.err, HasSubstr("no pod shop/nobody"));
 }
 
+// `explain --node` checks its input before it touches a node: these need no root.
+TEST(ExplainNodeCommandTest, BadInputIsRejectedNamingWhatIsMissing) {
+  char log_template[] = "/tmp/fwt-explain-log-XXXXXX";
+  const int log_fd = mkstemp(log_template);
+  ASSERT_GE(log_fd, 0);
+  close(log_fd);
+  const std::string empty_log = log_template;
+  std::ofstream(empty_log) << R"({"seq":1,"reason":"STARTUP"})" << "\n";
+  const std::vector<std::string> flow = {"--from", "10.0.0.1", "--to", "10.0.0.2", "--port", "80"};
+  auto with_flow = [&flow](std::vector<std::string> args) {
+    args.insert(args.end(), flow.begin(), flow.end());
+    return args;
+  };
+  const struct {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  } kCases[] = {
+      {with_flow({"--node", "--datapath", "bpf"}), 2, "drop --datapath"},
+      {with_flow({"--recent", "3", kExamples}), 2, "--recent needs --node"},
+      {with_flow({"--node", "--recent", "many"}), 2, "--recent must be a number"},
+      {with_flow({"--node", "--verdict-log", "/nonexistent/verdicts.jsonl"}), 1,
+       "/nonexistent/verdicts.jsonl: cannot read"},
+      {{"--node", "--from", "shop/nobody", "--to", "shop/db", "--port", "80", kExamples}, 2,
+       "no pod shop/nobody in the files"},
+      {{"--node", "--verdict-log", empty_log, "--from", "x/a", "--to", "10.0.0.2", "--port", "80"},
+       2, "no pod x/a in the verdict log records"},
+      {{"--node", "--from", "x/a", "--to", "10.0.0.2", "--port", "80"}, 2,
+       "no pod x/a: name pods with the manifests"},
+      {with_flow({"--node", "--bpffs-root", "/nonexistent/flatwall"}), 1,
+       "no Flatwall maps pinned under /nonexistent/flatwall"},
+  };
+  for (const auto& test : kCases) {
+    SCOPED_TRACE(::testing::PrintToString(test.args));
+    Output result = RunCommand(RunExplain, test.args);
+    EXPECT_EQ(result.exit_code, test.exit_code) << result.err;
+    EXPECT_THAT(result.err, HasSubstr(test.message));
+    EXPECT_EQ(result.out, "");
+  }
+  std::filesystem::remove(empty_log);
+}
+
 // --datapath bpf loads the real programs: root and bpffs at /sys/fs/bpf are needed.
 // Skips the calling test without them; the caller returns when IsSkipped().
 void SkipUnlessBpfRuns() {

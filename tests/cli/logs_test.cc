@@ -30,7 +30,9 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// The fixture's records in chain order, without seq and prev_hash.
+// The fixture's records in chain order, without seq and prev_hash: schema 2 up to the
+// SUPPRESSED record, then schema 3 (an agent upgraded mid-file), whose isolated_by holds
+// objects instead of "namespace/name" strings.
 const char* const kRecords[] = {
     R"({"schema":2,"time":"2026-11-26T15:31:10.000000000Z","node":"node-1","reason":"STARTUP"})",
     R"({"schema":2,"time":"2026-11-26T15:31:11.000000000Z","node":"node-1","verdict":"deny",
@@ -46,11 +48,20 @@ const char* const kRecords[] = {
         "packets":1,"bytes":74})",
     R"({"schema":2,"time":"2026-11-26T15:31:13.000000000Z","node":"node-1","reason":"SUPPRESSED",
         "endpoint":{"ip":"10.10.1.5","kind":"pod","namespace":"x","name":"a"},"count":250})",
-    R"({"schema":2,"time":"2026-11-26T15:31:14.000000000Z","node":"node-1","verdict":"deny",
+    R"({"schema":3,"time":"2026-11-26T15:31:14.000000000Z","node":"node-1","verdict":"deny",
         "reason":"DEFAULT_DENY","direction":"egress","hook":"from-pod","protocol":"UDP",
         "src":{"ip":"10.10.1.8","port":5353,"kind":"pod","namespace":"z","name":"c"},
-        "dst":{"ip":"8.8.8.8","port":53,"kind":"external"},"isolated_by":["z/egress-lock"],
+        "dst":{"ip":"8.8.8.8","port":53,"kind":"external"},
+        "isolated_by":[{"namespace":"z","name":"egress-lock","uid":"u-3","generation":1}],
         "packets":9,"bytes":900,"time_end":"2026-11-26T15:31:18.000000000Z"})",
+    R"({"schema":3,"time":"2026-11-26T15:31:19.000000000Z","node":"node-1","verdict":"deny",
+        "reason":"DEFAULT_DENY","direction":"ingress","hook":"to-pod","protocol":"ICMP",
+        "icmp":{"type":8,"code":0,"echo_id":4660},
+        "src":{"ip":"10.10.1.7","kind":"pod","namespace":"y","name":"b"},
+        "dst":{"ip":"10.10.1.5","kind":"pod","namespace":"x","name":"a"},
+        "isolated_by":[{"namespace":"x","name":"allow-b","uid":"u-1","generation":2},
+                       {"namespace":"x","name":"deny-all","uid":"u-2","generation":1}],
+        "packets":1,"bytes":98})",
 };
 
 struct Result {
@@ -67,7 +78,7 @@ class LogsCommandTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     active_ = (dir_ / "verdicts.jsonl").string();
     rotated_ = active_ + ".1";
-    // Records 1-3 in the rotated file, 4-5 in the active one.
+    // Records 1-3 in the rotated file, 4-6 in the active one.
     agent::ChainLink link;
     for (size_t i = 0; i < std::size(kRecords); ++i) {
       json record = json::parse(kRecords[i]);
@@ -156,7 +167,7 @@ class LogsCommandTest : public ::testing::Test {
 TEST_F(LogsCommandTest, PrintsEveryRecordOfRotatedFilesInChainOrder) {
   Result result = Run({"-o", "json", active_, rotated_});
   EXPECT_EQ(result.exit_code, 0);
-  EXPECT_THAT(Seqs(result.out), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_THAT(Seqs(result.out), ElementsAre(1, 2, 3, 4, 5, 6));
 }
 
 TEST_F(LogsCommandTest, FiltersSelectRecords) {
@@ -166,14 +177,17 @@ TEST_F(LogsCommandTest, FiltersSelectRecords) {
   };
   const Case cases[] = {
       // Non-verdict records (STARTUP, SUPPRESSED) pass --verdict: they may hide either.
-      {{"--verdict", "deny"}, {1, 2, 4, 5}},
+      {{"--verdict", "deny"}, {1, 2, 4, 5, 6}},
       {{"--verdict", "allow"}, {1, 3, 4}},
-      {{"--namespace", "x"}, {2, 3, 4}},
+      {{"--namespace", "x"}, {2, 3, 4, 6}},
       {{"--pod", "z/c"}, {5}},
-      {{"--pod", "b"}, {2, 3}},
-      {{"--policy", "allow-b"}, {2, 3}},  // the allowing rule's policy, or an isolating one
+      {{"--pod", "b"}, {2, 3, 6}},
+      // The allowing rule's policy, or an isolating one (a schema-2 string or an object).
+      {{"--policy", "allow-b"}, {2, 3, 6}},
       {{"--policy", "z/egress-lock"}, {5}},
-      {{"--verdict", "deny", "--namespace", "x", "--policy", "x/deny-all"}, {2}},
+      {{"--policy", "egress-lock"}, {5}},
+      {{"--verdict", "deny", "--namespace", "x", "--policy", "x/deny-all"}, {2, 6}},
+      {{"--policy", "y/deny-all"}, {}},
       {{"--pod", "nobody"}, {}},
   };
   for (const Case& c : cases) {
@@ -190,7 +204,7 @@ TEST_F(LogsCommandTest, TextOutputIsOneReadableLinePerRecord) {
   Result result = Run({rotated_, active_});
   EXPECT_EQ(result.exit_code, 0);
   std::vector<std::string> lines = absl::StrSplit(result.out, '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 5u);
+  ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(lines[0],
             "2026-11-26T15:31:10.000000000Z node-1 #1 STARTUP agent started reading events");
   EXPECT_EQ(lines[1],
@@ -206,12 +220,28 @@ TEST_F(LogsCommandTest, TextOutputIsOneReadableLinePerRecord) {
             "2026-11-26T15:31:14.000000000Z node-1 #5 DENY DEFAULT_DENY egress UDP "
             "z/c(10.10.1.8:5353) -> 8.8.8.8:53 isolated by z/egress-lock x9 packets, 900 bytes "
             "until 2026-11-26T15:31:18.000000000Z");
+  EXPECT_EQ(lines[5],
+            "2026-11-26T15:31:19.000000000Z node-1 #6 DENY DEFAULT_DENY ingress ICMP[8/0] "
+            "y/b(10.10.1.7) -> x/a(10.10.1.5) isolated by x/allow-b,x/deny-all");
 }
 
 TEST_F(LogsCommandTest, VerifyAcceptsAnIntactChainAcrossRotationInAnyOrder) {
   Result result = Run({"verify", active_, rotated_});
   EXPECT_EQ(result.exit_code, 0);
-  EXPECT_EQ(result.out, "ok: 5 record(s), seq 1..5, chain intact across 2 file(s)\n");
+  EXPECT_EQ(result.out, "ok: 6 record(s), seq 1..6, chain intact across 2 file(s)\n");
+}
+
+TEST_F(LogsCommandTest, VerifyAcceptsAChainWhoseSchemaChangesMidFile) {
+  // The active file: a schema-2 record, then schema-3 ones, as after an agent upgrade.
+  std::vector<int> schemas;
+  std::ifstream active(active_);
+  for (std::string line; std::getline(active, line);) {
+    schemas.push_back(json::parse(line)["schema"].get<int>());
+  }
+  ASSERT_THAT(schemas, ElementsAre(2, 3, 3));
+  Result result = Run({"verify", active_});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out, "ok: 3 record(s), seq 4..6, chain intact across 1 file(s)\n");
 }
 
 TEST_F(LogsCommandTest, VerifyNamesTheFirstBadLineOfATamperedLog) {
@@ -232,7 +262,7 @@ TEST_F(LogsCommandTest, UnknownOptionIsAUsageError) {
 
 TEST_F(LogsCommandTest, FollowPrintsNewRecordsAndFollowsRotation) {
   follower_ = Spawn({"--follow", "-o", "json", rotated_, active_}, follower_out_);
-  EXPECT_EQ(FollowerLines(5).size(), 5u);
+  EXPECT_EQ(FollowerLines(6).size(), 6u);
 
   auto append = [&](const std::string& path) {
     json record = json::parse(kRecords[1]);
@@ -243,11 +273,11 @@ TEST_F(LogsCommandTest, FollowPrintsNewRecordsAndFollowsRotation) {
   std::filesystem::rename(active_, active_ + ".2");
   append(active_);
   append(active_);
-  std::vector<std::string> lines = FollowerLines(8);
-  ASSERT_EQ(lines.size(), 8u);
-  EXPECT_EQ(json::parse(lines[5])["seq"], 6);
+  std::vector<std::string> lines = FollowerLines(9);
+  ASSERT_EQ(lines.size(), 9u);
   EXPECT_EQ(json::parse(lines[6])["seq"], 7);
   EXPECT_EQ(json::parse(lines[7])["seq"], 8);
+  EXPECT_EQ(json::parse(lines[8])["seq"], 9);
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ const std::vector<Layout>& AbiLayouts() {
       {"fw_rule_value",
        sizeof(fw_rule_value),
        {FW_MEMBER(fw_rule_value, rule_id), FW_MEMBER(fw_rule_value, action),
-        FW_MEMBER(fw_rule_value, pad), FW_MEMBER(fw_rule_value, priority)}},
+        FW_MEMBER(fw_rule_value, flags), FW_MEMBER(fw_rule_value, priority)}},
       {"fw_config",
        sizeof(fw_config),
        {FW_MEMBER(fw_config, generation), FW_MEMBER(fw_config, flags),
@@ -113,7 +113,8 @@ const std::vector<Layout>& AbiLayouts() {
         FW_MEMBER(fw_event, rule_id), FW_MEMBER(fw_event, cidr_class),
         FW_MEMBER(fw_event, ifindex), FW_MEMBER(fw_event, packet_len),
         FW_MEMBER(fw_event, suppressed), FW_MEMBER(fw_event, hook),
-        FW_MEMBER(fw_event, tcp_flags), FW_MEMBER(fw_event, pad)}},
+        FW_MEMBER(fw_event, tcp_flags), FW_MEMBER(fw_event, icmp_type),
+        FW_MEMBER(fw_event, icmp_code)}},
   };
   return *layouts;
 }

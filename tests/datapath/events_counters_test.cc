@@ -1,6 +1,7 @@
 // Counters (per endpoint, direction and reason; node-wide by reason; per flow) and verdict
 // events (content, when they are emitted, the per-endpoint rate limit, a full ring).
 #include <netinet/in.h>
+#include <poll.h>
 
 #include <chrono>
 #include <string>
@@ -155,6 +156,62 @@ TEST_F(EventsCountersTest, DenyEventCarriesTheDecision) {
   EXPECT_GT(event.timestamp_ns, 0u);
 }
 
+TEST_F(EventsCountersTest, DenyEventCarriesIcmpTypeAndCodeWhereTheHeaderWasRead) {
+  // The server admits no ICMP from the client: each of these is denied. The unreachable
+  // quotes a UDP flow the server never sent, so it is no RELATED error.
+  const std::vector<uint8_t> quoted =
+      PacketBuilder(Ip(kServer), Ip(kClient)).Udp(5353, 53).BuildDatagram();
+  auto icmp = [](const char* from, const char* to) { return PacketBuilder(Ip(from), Ip(to)); };
+  constexpr uint8_t kUnread = FW_EVENT_ICMP_UNREAD;
+  struct Case {
+    const char* name;
+    std::vector<uint8_t> frame;
+    const char* reason;
+    uint8_t protocol, type, code;
+    uint16_t sport;  // ICMP: the echo identifier
+  };
+  const Case cases[] = {
+      {"echo request", icmp(kClient, kServer).IcmpEcho(77).Build(), "DEFAULT_DENY", IPPROTO_ICMP,
+       8, 0, 77},
+      {"ICMPv6 echo request", icmp(kClient6, kServer6).IcmpEcho(78).Build(), "DEFAULT_DENY",
+       IPPROTO_ICMPV6, 128, 0, 78},
+      {"unrelated port unreachable", icmp(kClient, kServer).IcmpError(3, 1, quoted).Build(),
+       "DEFAULT_DENY", IPPROTO_ICMP, 3, 1, 0},
+      {"timestamp request",
+       icmp(kClient, kServer).Icmp(13, 0, std::vector<uint8_t>(16)).Build(), "DEFAULT_DENY",
+       IPPROTO_ICMP, 13, 0, 0},
+      {"first fragment of an echo request",
+       icmp(kClient, kServer).IcmpEcho(79).Payload(32).Fragment(9, 0, true).Build(),
+       "DEFAULT_DENY", IPPROTO_ICMP, 8, 0, 79},
+      // Takes the first fragment's verdict; it has no ICMP header, and 0/0 would say "reply".
+      {"later fragment of that echo request",
+       icmp(kClient, kServer).IcmpEcho(79).Payload(32).Fragment(9, 40, false).Build(),
+       "DEFAULT_DENY", IPPROTO_ICMP, kUnread, kUnread, 0},
+      {"later fragment of an unseen datagram",
+       icmp(kClient, kServer).IcmpEcho(80).Payload(32).Fragment(10, 40, false).Build(),
+       "FRAGMENT", IPPROTO_ICMP, kUnread, kUnread, 0},
+      {"truncated ICMP header",
+       icmp(kClient, kServer).Transport(IPPROTO_ICMP, {8, 0, 0, 0}).Build(), "MALFORMED_L4",
+       IPPROTO_ICMP, kUnread, kUnread, 0},
+      {"UDP", icmp(kClient, kServer).Udp(1024, 1024).Build(), "DEFAULT_DENY", IPPROTO_UDP, 0, 0,
+       1024},
+  };
+  std::unique_ptr<EventReader> reader = StartReader();
+  ASSERT_NE(reader, nullptr);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Run(FW_HOOK_TO_POD, c.frame);
+    const std::vector<fw_event> events = Drain(*reader);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(std::string(ReasonName(events[0].reason)), c.reason);
+    EXPECT_EQ(events[0].protocol, c.protocol);
+    EXPECT_EQ(events[0].icmp_type, c.type);
+    EXPECT_EQ(events[0].icmp_code, c.code);
+    EXPECT_EQ(ntohs(events[0].sport), c.sport);
+    EXPECT_EQ(events[0].tcp_flags, 0);
+  }
+}
+
 TEST_F(EventsCountersTest, AllowedNewFlowsAreReportedOnlyWhenAsked) {
   std::unique_ptr<EventReader> reader = StartReader();
   ASSERT_NE(reader, nullptr);
@@ -223,6 +280,45 @@ TEST_F(EventsCountersTest, FullRingIsCountedAndReportedByTheNextEvent) {
   const std::vector<fw_event> next = Drain(*reader);
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].suppressed, lost);
+}
+
+// Whether the reader's descriptor signals within `wait_ms`: the datapath woke it.
+bool Signalled(const EventReader& reader, int wait_ms) {
+  pollfd fd{reader.fd(), POLLIN, 0};
+  return poll(&fd, 1, wait_ms) > 0 && (fd.revents & POLLIN);
+}
+
+TEST_F(EventsCountersTest, EventWrittenWithoutWakeUpIsDeliveredWithinTheDrainInterval) {
+  std::unique_ptr<EventReader> reader = StartReader();
+  ASSERT_NE(reader, nullptr);
+  Run(FW_HOOK_TO_POD, Tcp(kClient, kServer, 40000, 81));
+  EXPECT_FALSE(Signalled(*reader, 20));
+
+  // A reader that waits for a wake-up no longer than the drain interval gets it anyway.
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::vector<fw_event>> events = reader->Poll(kEventDrainIntervalMs);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_THAT(events, ::flatwall::testing::IsOk());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(ReasonName((*events)[0].reason), "DEFAULT_DENY");
+  EXPECT_LT(waited, std::chrono::milliseconds(kEventDrainIntervalMs + 100));
+}
+
+TEST_F(EventsCountersTest, BacklogOfOneSixteenthOfTheRingWakesTheReader) {
+  // FW_EVENT_WAKEUP_BYTES in datapath/bpf/lib/events.h; each record has an 8-byte header
+  // and is padded to 8 bytes.
+  constexpr size_t kWakeUpBytes = FW_EVENTS_RING_BYTES / 16;
+  constexpr size_t kRecordBytes = 8 + (sizeof(fw_event) + 7) / 8 * 8;
+  constexpr uint32_t kBelow = kWakeUpBytes / kRecordBytes - 1;
+  std::unique_ptr<EventReader> reader = StartReader();
+  ASSERT_NE(reader, nullptr);
+  SetRate(/*interval_ns=*/1, /*burst=*/1'000'000);
+
+  Run(FW_HOOK_TO_POD, Tcp(kClient, kServer, 40000, 81), RunOptions{.repeat = kBelow});
+  EXPECT_FALSE(Signalled(*reader, 20));
+  Run(FW_HOOK_TO_POD, Tcp(kClient, kServer, 40000, 81), RunOptions{.repeat = 2});
+  EXPECT_TRUE(Signalled(*reader, 1000));
+  EXPECT_EQ(Drain(*reader).size(), kBelow + 2);
 }
 
 }  // namespace

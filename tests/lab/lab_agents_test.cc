@@ -26,7 +26,6 @@ namespace flatwall::lab {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -107,7 +106,14 @@ TEST_F(LabAgentsTest, DeniedFlowIsEnforcedAndLoggedWithTheIsolatingPolicy) {
     EXPECT_EQ(record["protocol"], "TCP");
     EXPECT_EQ(record["dst"]["port"], 80);
     EXPECT_EQ(record["node"], Pod("x/a").node);
-    EXPECT_THAT(record["isolated_by"], Contains("x/only-from-y"));
+    // Schema 3: isolating policies are objects, with the generation the agent compiled.
+    bool isolated_by_policy = false;
+    for (const nlohmann::json& policy : record["isolated_by"]) {
+      isolated_by_policy = isolated_by_policy || (policy.value("namespace", "") == "x" &&
+                                                  policy.value("name", "") == "only-from-y" &&
+                                                  policy.contains("generation"));
+    }
+    EXPECT_TRUE(isolated_by_policy) << record["isolated_by"].dump();
     EXPECT_EQ(record["src"]["labels"]["pod"], "a");
   }
   EXPECT_TRUE(found) << log;
@@ -152,6 +158,26 @@ TEST_F(LabAgentsTest, UninstallRemovesProgramsAndPinsSoTrafficFlowsFreely) {
               ::testing::Not(HasSubstr("fw_")));
   EXPECT_THAT(TcFilters(NodeOf("x/a").netns, pod.host_veth, "egress"),
               ::testing::Not(HasSubstr("fw_")));
+  EXPECT_TRUE(Connects("z/a", "x/a", 80));
+}
+
+TEST_F(LabAgentsTest, UninstallDetachesProgramsWhosePinsAreAlreadyGone) {
+  Apply("only-from-y.yaml", kOnlyFromYPolicy);
+  ASSERT_FALSE(Connects("z/a", "x/a", 80));
+  AgentLauncher launcher = Launcher();
+  absl::StatusOr<LabState> state = LabStatus(lab_name_);
+  ASSERT_TRUE(state.ok() && state->agent);
+  LabNames names(lab_name_);
+  const NodePlan& node = NodeOf("x/a");
+  FW_ASSERT_OK(launcher.Stop(node));
+  fs::remove_all(names.BpffsRoot(node.name));
+  // The attached filters hold the programs, so enforcement outlives the pins.
+  ASSERT_FALSE(Connects("z/a", "x/a", 80));
+  FW_ASSERT_OK(RunCommand(InNetns(
+      node.netns, {*state->agent, "--uninstall", "--bpffs-root", names.BpffsRoot(node.name)})));
+  const PodPlan& pod = Pod("x/a");
+  EXPECT_THAT(TcFilters(node.netns, pod.host_veth, "ingress"), ::testing::Not(HasSubstr("fw_")));
+  EXPECT_THAT(TcFilters(node.netns, pod.host_veth, "egress"), ::testing::Not(HasSubstr("fw_")));
   EXPECT_TRUE(Connects("z/a", "x/a", 80));
 }
 

@@ -517,6 +517,30 @@ TEST(CompilerTest, EndpointsCarryIsolationRuleKindsAndSharedRulesets) {
   }
 }
 
+TEST(CompilerTest, PolicyTableNamesTheIsolatingPoliciesWithUidAndGeneration) {
+  ClusterState state;
+  AddBaseCluster(&state);
+  NetworkPolicy deny_all = PolicyBuilder("shop", "deny-all").Select(Selector({})).Build();
+  deny_all.generation = 4;
+  state.Apply(Upsert(deny_all));
+  state.Apply(Upsert(PolicyBuilder("shop", "allow-db")
+                         .Select(Selector({{"app", "db"}}))
+                         .Ingress(Rule({PodPeer(Selector({{"app", "web"}}))}))
+                         .Build()));
+  // Selects no pod: isolates nothing, so it is not in the table.
+  state.Apply(Upsert(PolicyBuilder("shop", "for-nobody").Select(Selector({{"app", "none"}}))
+                         .Build()));
+  MapImage image = Compile(state, {.all_nodes = true});
+  ASSERT_EQ(image.policy_table.size(), 2u);
+  EXPECT_EQ(image.policy_table[0].policy_name, "allow-db");  // sorted by namespace, name
+  EXPECT_EQ(image.policy_table[0].policy_generation, 1);
+  const PolicyInfo& rule_less = image.policy_table[1];
+  EXPECT_EQ(rule_less.policy_namespace, "shop");
+  EXPECT_EQ(rule_less.policy_name, "deny-all");
+  EXPECT_EQ(rule_less.policy_uid, "uid-np-shop-deny-all");
+  EXPECT_EQ(rule_less.policy_generation, 4);
+}
+
 TEST(CompilerTest, OverlappingRulesAreAttributedToTheLowestRuleId) {
   ClusterState state;
   AddBaseCluster(&state);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "policy-compiler/annotations.h"
 #include "policy-compiler/compiler.h"
 #include "policy-compiler/policy_lookup.h"
 #include "tests/testing/image_compare.h"
@@ -65,7 +66,9 @@ class EventGenerator {
     Labels labels;
     if (Chance(70)) labels["team"] = OneOf<std::string>({"red", "blue"});
     if (Chance(30)) labels["env"] = "prod";
-    ClusterObject object = MakeNamespace(name, labels);
+    Namespace ns = MakeNamespace(name, labels);
+    if (Chance(40)) ns.annotations[kLogAllowedAnnotation] = Chance(70) ? "true" : "false";
+    ClusterObject object = std::move(ns);
     return Chance(20) ? Delete(object) : Upsert(object);
   }
 
@@ -165,6 +168,7 @@ class EventGenerator {
     int egress = Pick(3);
     for (int i = 0; i < egress; ++i) policy.Egress(RandomRule());
     if (Chance(40)) policy.Types(Chance(70), Chance(70));
+    if (Chance(30)) policy.Annotation(kLogAllowedAnnotation, "true");
     return Chance(20) ? Delete(policy.Build()) : Upsert(policy.Build());
   }
 

@@ -146,6 +146,7 @@ TEST(ManifestDecoderTest, NamespaceFromApiServer) {
       "shop",
       "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
       {{"kubernetes.io/metadata.name", "shop"}, {"team", "shop"}, {"environment", "production"}},
+      {},
       {"namespace.yaml", 3}};
   EXPECT_EQ(std::get<Namespace>(result.objects[0]), want);
 }
@@ -204,8 +205,8 @@ TEST(ManifestDecoderTest, NetworkPolicyWithEveryField) {
   want.name = "checkout-api";
   want.uid = "3c2b1a09-8f7e-4d6c-5b4a-392817f6e5d4";
   want.generation = 7;
-  want.annotations = {{"flatwall.io/owner", "team-checkout"},
-                      {"description", "API pods: web traffic in, database and DNS out"}};
+  // Both annotations are validated and dropped: the model keeps only those Flatwall reads.
+  want.annotations = {};
   want.pod_selector = LabelSelector{{{"app.kubernetes.io/name", "checkout-api"}},
                                     {{"tier", Operator::kIn, {"api", "api-canary"}},
                                      {"track", Operator::kNotIn, {"experimental"}},

@@ -94,10 +94,15 @@ inline ::testing::AssertionResult SameImage(const compiler::MapImage& a,
     return x.address == y.address && x.pod_namespace == y.pod_namespace &&
            x.pod_name == y.pod_name && x.pod_uid == y.pod_uid && x.node_name == y.node_name;
   };
+  auto policy_same = [](const compiler::PolicyInfo& x, const compiler::PolicyInfo& y) {
+    return x.policy_namespace == y.policy_namespace && x.policy_name == y.policy_name &&
+           x.policy_uid == y.policy_uid && x.policy_generation == y.policy_generation;
+  };
   for (auto result : {SameRows("rule_table", a.rule_table, b.rule_table, rule_same),
                       SameRows("identities", a.identities, b.identities, identity_same),
                       SameRows("endpoint_info", a.endpoint_info, b.endpoint_info, endpoint_same),
-                      SameRows("pod_addresses", a.pod_addresses, b.pod_addresses, address_same)}) {
+                      SameRows("pod_addresses", a.pod_addresses, b.pod_addresses, address_same),
+                      SameRows("policy_table", a.policy_table, b.policy_table, policy_same)}) {
     if (!result) return result;
   }
   return ::testing::AssertionSuccess();

@@ -39,7 +39,7 @@ inline IpPrefix Cidr(const std::string& text) { return *IpPrefix::Parse(text); }
 // A namespace with `labels` plus kubernetes.io/metadata.name=<name>, as the API sets it.
 inline compiler::Namespace MakeNamespace(const std::string& name, Labels labels = {}) {
   labels[compiler::kNamespaceNameLabel] = name;
-  return compiler::Namespace{name, "uid-ns-" + name, std::move(labels), {}};
+  return compiler::Namespace{name, "uid-ns-" + name, std::move(labels), {}, {}};
 }
 
 class PodBuilder {
@@ -146,6 +146,10 @@ class PolicyBuilder {
   }
   PolicyBuilder& Egress(PolicyRule rule) {
     policy_.egress.push_back(std::move(rule));
+    return *this;
+  }
+  PolicyBuilder& Annotation(const std::string& key, const std::string& value) {
+    policy_.annotations[key] = value;
     return *this;
   }
   // policyTypes as written in the spec.

@@ -13,11 +13,22 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 
+/* The reader is woken only once this much is pending (~740 events); below it, records
+ * are submitted without a wake-up and the reader collects them on its timer
+ * (kEventDrainIntervalMs, agent/event_reader.h). Waking on every record that finds the
+ * reader caught up (the kernel's default) costs an irq_work and a reader wake-up per
+ * event when a fast reader keeps draining; 1/16 of the ring leaves the rest as headroom
+ * while the woken reader gets scheduled. */
+#define FW_EVENT_WAKEUP_BYTES (FW_EVENTS_RING_BYTES / 16)
+
 /* A real (not inlined) function taking struct fw_event: that puts the record's type in
  * the object's BTF, where the ABI test checks its layout against the C++ compiler's. */
 static __noinline void fw__event_submit(struct fw_event *event)
 {
-	bpf_ringbuf_submit(event, 0);
+	__u64 pending = bpf_ringbuf_query(&fw_events_v1, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(event, pending >= FW_EVENT_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+								  : BPF_RB_NO_WAKEUP);
 }
 
 /* Takes a token from the endpoint's bucket. On success returns true and moves the number
@@ -95,7 +106,16 @@ static __always_inline void fw_event_emit(struct __sk_buff *skb, const struct fw
 	event->suppressed = suppressed > 0xffffffffull ? 0xffffffffu : (__u32)suppressed;
 	event->hook = hook;
 	event->tcp_flags = pkt->tcp_flags;
-	__builtin_memset(event->pad, 0, sizeof(event->pad));
+	if (pkt->icmp != FW_ICMP_NONE) {
+		event->icmp_type = pkt->icmp_type;
+		event->icmp_code = pkt->icmp_code;
+	} else if (pkt->tuple.protocol == IPPROTO_ICMP || pkt->tuple.protocol == IPPROTO_ICMPV6) {
+		event->icmp_type = FW_EVENT_ICMP_UNREAD;
+		event->icmp_code = FW_EVENT_ICMP_UNREAD;
+	} else {
+		event->icmp_type = 0;
+		event->icmp_code = 0;
+	}
 	fw__event_submit(event);
 }
 

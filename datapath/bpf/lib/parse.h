@@ -69,7 +69,9 @@ struct fw_packet {
 	__u8 fragment;         /* enum fw_fragment_kind */
 	__u8 icmp;             /* enum fw_icmp_kind */
 	__u8 tcp_flags;
-	__u8 pad;
+	__u8 icmp_type; /* set with `icmp`; only the verdict log reads them */
+	__u8 icmp_code;
+	__u8 pad[3];
 };
 
 /* TCP, UDP and SCTP start with the two ports. */
@@ -168,6 +170,8 @@ static __always_inline int fw__parse_icmp(void *data, void *data_end, __u32 off,
 	if ((void *)(l4 + 8) > data_end || len < 8)
 		return FW_REASON_MALFORMED_L4;
 	type = l4[0];
+	pkt->icmp_type = type;
+	pkt->icmp_code = l4[1];
 	if (fw__is_echo(pkt->tuple.protocol, type)) {
 		pkt->icmp = FW_ICMP_ECHO;
 		pkt->tuple.sport = *(__be16 *)(l4 + 4);

@@ -11,7 +11,8 @@
  *      in order: (IDENTITY, identity) unless WORLD; (CIDR, class) unless 0; (ANY, 0). For
  *      each, the shapes present, most specific first: fw_rules with the exact port,
  *      fw_ranges (longest match), fw_rules with any port, fw_rules with any
- *      protocol. First hit whose action is ALLOW -> ALLOW, RULE, its rule_id.
+ *      protocol. First hit whose action is ALLOW -> ALLOW, RULE, its rule_id (and its
+ *      FW_RULE_LOG_ALLOWED flag joins the endpoint's FW_EP_LOG_ALLOWED in log_allowed).
  *   6. otherwise DENY, DEFAULT_DENY.
  *
  * Not here: conntrack (conntrack.h), which runs before step 2 on the hot path. */
@@ -24,7 +25,8 @@
 struct fw_policy_result {
 	__u8 verdict;         /* enum fw_verdict */
 	__u8 reason;          /* enum fw_reason */
-	__u8 log_allowed;     /* the endpoint asks for events of allowed new flows */
+	__u8 log_allowed;     /* the endpoint or the allowing rule asks for events of allowed
+				 new flows (FW_EP_LOG_ALLOWED, FW_RULE_LOG_ALLOWED) */
 	__u8 pad;
 	__u32 rule_id;
 	__u32 local_identity;
@@ -56,6 +58,8 @@ static __always_inline bool fw__rule_hit(const struct fw_rule_value *rule,
 	r->verdict = FW_VERDICT_ALLOW;
 	r->reason = FW_REASON_RULE;
 	r->rule_id = rule->rule_id;
+	/* Only on the allow: a denied packet reads no rule flags. */
+	r->log_allowed |= rule->flags & FW_RULE_LOG_ALLOWED;
 	return true;
 }
 

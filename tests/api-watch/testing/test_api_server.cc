@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -251,6 +252,10 @@ void TestApiServer::AcceptLoop() {
     if (poll(&poll_fd, 1, 50) <= 0) continue;
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
+    // As the real API server (Go's net/http) does: a small watch chunk goes out at once
+    // instead of waiting for the client's delayed ACK of the previous one (Nagle).
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     std::lock_guard<std::mutex> lock(mutex_);
     open_fds_.push_back(fd);
     connection_threads_.emplace_back([this, fd] { Serve(fd); });

@@ -29,7 +29,8 @@ FW_ABI_SIZE(struct fw_endpoint_key, 16);
 enum fw_endpoint_flags {
   FW_EP_ISOLATED_INGRESS = 1 << 0, /* a policy with Ingress in policyTypes selects the pod */
   FW_EP_ISOLATED_EGRESS = 1 << 1,  /* a policy with Egress in policyTypes selects the pod */
-  FW_EP_LOG_ALLOWED = 1 << 2,      /* emit verdict events for allowed new flows too */
+  FW_EP_LOG_ALLOWED = 1 << 2,      /* emit verdict events for allowed new flows too
+                                      (annotation flatwall.io/log-allowed on the namespace) */
 };
 
 /* fw_endpoint_value.rule_kinds[dir]: which kinds of rule-key remote, and which port shapes
@@ -160,12 +161,20 @@ enum fw_rule_action {
   /* Room for cluster-scoped tiers: FW_ACTION_DENY, FW_ACTION_PASS. */
 };
 
+/* fw_rule_value.flags. Where rules of several policies produce one key, an entry's flags
+ * are the OR of theirs (its rule_id stays the lowest of theirs). */
+enum fw_rule_flags {
+  FW_RULE_LOG_ALLOWED = 1 << 0, /* emit verdict events for the new flows this entry allows
+                                   (annotation flatwall.io/log-allowed on the policy) */
+};
+
 struct fw_rule_value {
   __u32 rule_id;   /* which policy rule (the compiler's rule table); in verdict events */
   __u8 action;     /* enum fw_rule_action */
-  __u8 pad;
+  __u8 flags;      /* enum fw_rule_flags; was always-zero padding, so older entries read 0 */
   __u16 priority;  /* 0 for namespaced NetworkPolicy; tiers will use it */
 };
 FW_ABI_SIZE(struct fw_rule_value, 8);
+FW_ABI_OFFSET(struct fw_rule_value, flags, 5);
 
 #endif /* FLATWALL_ABI_POLICY_MAPS_H_ */
