@@ -39,6 +39,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -256,7 +257,7 @@ int RunClient(const Flags& flags, int commands, int replies) {
   double state_peak = 0;
   if (flags.state == 1) {
     ResetPeakRss();
-    for (const compiler::ClusterEvent& event : queued) state.Apply(event);
+    for (compiler::ClusterEvent& event : queued) state.Apply(std::move(event));  // as the agent
     queued = {};
     state_peak = StatusMegabytes("VmHWM") - rss_before;
     state_heap = HeapInUseMegabytes() - heap_before;
