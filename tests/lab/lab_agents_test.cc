@@ -51,7 +51,27 @@ std::string TcFilters(const std::string& netns, const std::string& device, const
   return shown.ok() ? *shown : absl::StrCat("error: ", shown.status().message());
 }
 
-class LabAgentsTest : public AgentLabTest {};
+class LabAgentsTest : public AgentLabTest {
+ protected:
+  // `flatwall-agent --uninstall` in the node's namespace, for its pin root.
+  absl::Status UninstallAgent(const NodePlan& node) {
+    absl::StatusOr<LabState> state = LabStatus(lab_name_);
+    if (!state.ok()) return state.status();
+    if (!state->agent) return absl::FailedPreconditionError("the lab runs no agent");
+    return RunCommand(InNetns(node.netns, {*state->agent, "--uninstall", "--bpffs-root",
+                                           LabNames(lab_name_).BpffsRoot(node.name)}))
+        .status();
+  }
+
+  void ExpectNoFlatwallFilters(const std::string& pod_key) {
+    const PodPlan& pod = Pod(pod_key);
+    for (const char* hook : {"ingress", "egress"}) {
+      EXPECT_THAT(TcFilters(NodeOf(pod_key).netns, pod.host_veth, hook),
+                  ::testing::Not(HasSubstr("fw_")))
+          << hook;
+    }
+  }
+};
 
 TEST_F(LabAgentsTest, EachNodeRunsItsAgentInItsNamespaceWithItsOwnPaths) {
   LabNames names(lab_name_);
@@ -142,42 +162,25 @@ TEST_F(LabAgentsTest, StoppedAgentLeavesPinsAndEnforcementAndStartsAgain) {
 TEST_F(LabAgentsTest, UninstallRemovesProgramsAndPinsSoTrafficFlowsFreely) {
   Apply("only-from-y.yaml", kOnlyFromYPolicy);
   ASSERT_FALSE(Connects("z/a", "x/a", 80));
-  AgentLauncher launcher = Launcher();
-  absl::StatusOr<LabState> state = LabStatus(lab_name_);
-  ASSERT_TRUE(state.ok() && state->agent);
-  LabNames names(lab_name_);
   for (const NodePlan& node : plan().nodes) {
-    FW_ASSERT_OK(launcher.Stop(node));
-    absl::StatusOr<std::string> removed = RunCommand(InNetns(
-        node.netns, {*state->agent, "--uninstall", "--bpffs-root", names.BpffsRoot(node.name)}));
-    FW_ASSERT_OK(removed);
-    EXPECT_FALSE(fs::exists(names.BpffsRoot(node.name)));
+    FW_ASSERT_OK(Launcher().Stop(node));
+    FW_ASSERT_OK(UninstallAgent(node));
+    EXPECT_FALSE(fs::exists(LabNames(lab_name_).BpffsRoot(node.name)));
   }
-  const PodPlan& pod = Pod("x/a");
-  EXPECT_THAT(TcFilters(NodeOf("x/a").netns, pod.host_veth, "ingress"),
-              ::testing::Not(HasSubstr("fw_")));
-  EXPECT_THAT(TcFilters(NodeOf("x/a").netns, pod.host_veth, "egress"),
-              ::testing::Not(HasSubstr("fw_")));
+  ExpectNoFlatwallFilters("x/a");
   EXPECT_TRUE(Connects("z/a", "x/a", 80));
 }
 
 TEST_F(LabAgentsTest, UninstallDetachesProgramsWhosePinsAreAlreadyGone) {
   Apply("only-from-y.yaml", kOnlyFromYPolicy);
   ASSERT_FALSE(Connects("z/a", "x/a", 80));
-  AgentLauncher launcher = Launcher();
-  absl::StatusOr<LabState> state = LabStatus(lab_name_);
-  ASSERT_TRUE(state.ok() && state->agent);
-  LabNames names(lab_name_);
   const NodePlan& node = NodeOf("x/a");
-  FW_ASSERT_OK(launcher.Stop(node));
-  fs::remove_all(names.BpffsRoot(node.name));
+  FW_ASSERT_OK(Launcher().Stop(node));
+  fs::remove_all(LabNames(lab_name_).BpffsRoot(node.name));
   // The attached filters hold the programs, so enforcement outlives the pins.
   ASSERT_FALSE(Connects("z/a", "x/a", 80));
-  FW_ASSERT_OK(RunCommand(InNetns(
-      node.netns, {*state->agent, "--uninstall", "--bpffs-root", names.BpffsRoot(node.name)})));
-  const PodPlan& pod = Pod("x/a");
-  EXPECT_THAT(TcFilters(node.netns, pod.host_veth, "ingress"), ::testing::Not(HasSubstr("fw_")));
-  EXPECT_THAT(TcFilters(node.netns, pod.host_veth, "egress"), ::testing::Not(HasSubstr("fw_")));
+  FW_ASSERT_OK(UninstallAgent(node));
+  ExpectNoFlatwallFilters("x/a");
   EXPECT_TRUE(Connects("z/a", "x/a", 80));
 }
 
