@@ -10,30 +10,24 @@
 #include "abi/datapath_maps.h"
 #include "absl/strings/str_cat.h"
 #include "agent/bpf_error.h"
+#include "agent/map_entries.h"
 #include "policy-compiler/status_macros.h"
 
 namespace flatwall::agent {
 namespace {
 
-// Every (key, value) of a hash map or LPM trie, sorted by key. get_next_key works for
-// both kinds (LPM tries support no batch operations) and for maps of any size; a key
-// deleted between the two calls is skipped, and a hash iteration that restarts after a
-// concurrent delete may repeat keys, which the final de-duplication removes.
-// `maps`: a Datapath or PinnedMaps.
+// Every (key, value) of a hash map or LPM trie, sorted by key and without the repeats a
+// concurrent delete can cause. `maps`: a Datapath or PinnedMaps.
 template <typename Entry, typename Maps>
 absl::StatusOr<std::vector<Entry>> ReadMap(const Maps& maps, DatapathMap map) {
-  const int fd = maps.map_fd(map);
   std::vector<Entry> entries;
-  Entry entry{};
-  for (int err = bpf_map_get_next_key(fd, nullptr, &entry.key); err == 0;
-       err = bpf_map_get_next_key(fd, &entry.key, &entry.key)) {
-    if (bpf_map_lookup_elem(fd, &entry.key, &entry.value) != 0) {
-      if (errno == ENOENT) continue;
-      return BpfError(errno, absl::StrCat("read map ", MapPinName(map)));
-    }
-    entries.push_back(entry);
-  }
-  if (errno != ENOENT) return BpfError(errno, absl::StrCat("iterate map ", MapPinName(map)));
+  FW_RETURN_IF_ERROR(
+      (ForEachMapEntry<decltype(Entry::key), decltype(Entry::value)>(
+          maps.map_fd(map), MapPinName(map), [&](const auto& key, const auto& value) {
+            Entry& entry = entries.emplace_back();
+            entry.key = key;
+            entry.value = value;
+          })));
   auto key_less = [](const Entry& a, const Entry& b) { return compiler::AbiLess(a.key, b.key); };
   auto key_equal = [](const Entry& a, const Entry& b) {
     return compiler::AbiEqual(a.key, b.key);

@@ -2,9 +2,9 @@
 // the policy generation, each map's fill level, the endpoints, identity and rule counts,
 // conntrack entries, and the attach state of every pod veth and the uplink.
 //
-// Read-only by construction: the maps and programs are opened by their pin paths
-// (bpf_obj_get), never through Datapath::Load, which would load programs and replace the
-// program pins of a running agent.
+// Read-only by construction: the maps are opened read-only through their pins
+// (agent/pinned_maps.h) and the programs by their pin paths, never through
+// Datapath::Load, which would load programs and replace the program pins of a running agent.
 #include <bpf/bpf.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -29,6 +30,8 @@
 #include "agent/datapath.h"
 #include "agent/datapath_stats.h"
 #include "agent/host_routes.h"
+#include "agent/map_entries.h"
+#include "agent/pinned_maps.h"
 #include "agent/tc_attacher.h"
 #include "nlohmann/json.hpp"
 #include "policy-compiler/map_image.h"
@@ -99,24 +102,6 @@ struct NodeStatus {
   std::optional<UplinkStatus> uplink;
 };
 
-// Calls visit(key, value) for every entry of a hash or LPM-trie map. A key deleted
-// between get_next_key and the lookup is skipped.
-template <typename Key, typename Value, typename Visit>
-absl::Status ForEachEntry(int fd, const std::string& name, Visit visit) {
-  Key key{};
-  Value value{};
-  for (int err = bpf_map_get_next_key(fd, nullptr, &key); err == 0;
-       err = bpf_map_get_next_key(fd, &key, &key)) {
-    if (bpf_map_lookup_elem(fd, &key, &value) != 0) {
-      if (errno == ENOENT) continue;
-      return agent::BpfError(errno, absl::StrCat("read map ", name));
-    }
-    visit(key, value);
-  }
-  if (errno != ENOENT) return agent::BpfError(errno, absl::StrCat("iterate map ", name));
-  return absl::OkStatus();
-}
-
 bool HasCountableKeys(uint32_t type) {
   return type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
          type == BPF_MAP_TYPE_LRU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
@@ -182,25 +167,28 @@ uint64_t CoarseNowNs() {
 absl::StatusOr<NodeStatus> ReadStatus(const std::string& root) {
   NodeStatus status;
   status.root = root;
-  std::map<DatapathMap, Fd> fds;
+  absl::StatusOr<std::unique_ptr<agent::PinnedMaps>> pinned = agent::PinnedMaps::Open(root);
+  if (absl::IsNotFound(pinned.status())) {
+    return absl::NotFoundError(
+        absl::StrCat("no Flatwall state under ", root, ": is the agent running?"));
+  }
+  if (!pinned.ok()) return pinned.status();
+  std::map<DatapathMap, int> fds;
   for (const DatapathMap map : agent::kAllDatapathMaps) {
     MapStatus entry;
     entry.name = agent::MapPinName(map);
-    Fd fd(bpf_obj_get(absl::StrCat(root, "/", entry.name).c_str()));
-    if (fd.valid()) {
+    if (const int fd = (*pinned)->map_fd(map); fd >= 0) {
       bpf_map_info info{};
       uint32_t length = sizeof(info);
-      if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0) {
+      if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0) {
         return agent::BpfError(errno, absl::StrCat("read map ", entry.name));
       }
       entry.pinned = true;
       entry.capacity = info.max_entries;
       if (HasCountableKeys(info.type)) {
-        FW_ASSIGN_OR_RETURN(entry.entries, agent::CountMapKeys(fd.get(), info, entry.name));
+        FW_ASSIGN_OR_RETURN(entry.entries, agent::CountMapKeys(fd, info, entry.name));
       }
-      fds.emplace(map, std::move(fd));
-    } else if (errno != ENOENT) {
-      return agent::BpfError(errno, absl::StrCat("open map pin ", root, "/", entry.name));
+      fds.emplace(map, fd);
     }
     if (map == DatapathMap::kRules || map == DatapathMap::kRuleRanges) {
       status.rules += entry.entries.value_or(0);
@@ -209,21 +197,13 @@ absl::StatusOr<NodeStatus> ReadStatus(const std::string& root) {
     }
     status.maps.push_back(entry);
   }
-  if (fds.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("no Flatwall state under ", root, ": is the agent running?"));
-  }
-  if (auto it = fds.find(DatapathMap::kConfig); it != fds.end()) {
-    const uint32_t zero = 0;
-    fw_config config{};
-    if (bpf_map_lookup_elem(it->second.get(), &zero, &config) != 0) {
-      return agent::BpfError(errno, absl::StrCat("read map ", FW_PIN_CONFIG));
-    }
+  if (fds.contains(DatapathMap::kConfig)) {
+    FW_ASSIGN_OR_RETURN(const fw_config config, (*pinned)->ReadConfig());
     status.generation = config.generation;
   }
   if (auto it = fds.find(DatapathMap::kEndpoints); it != fds.end()) {
-    FW_RETURN_IF_ERROR((ForEachEntry<fw_endpoint_key, fw_endpoint_value>(
-        it->second.get(), FW_PIN_ENDPOINTS,
+    FW_RETURN_IF_ERROR((agent::ForEachMapEntry<fw_endpoint_key, fw_endpoint_value>(
+        it->second, FW_PIN_ENDPOINTS,
         [&](const fw_endpoint_key& key, const fw_endpoint_value& value) {
           status.endpoints.push_back({compiler::FromAbi(key.addr), value});
         })));
@@ -234,8 +214,8 @@ absl::StatusOr<NodeStatus> ReadStatus(const std::string& root) {
   }
   if (auto it = fds.find(DatapathMap::kConntrack); it != fds.end()) {
     const uint64_t now = CoarseNowNs();
-    FW_RETURN_IF_ERROR((ForEachEntry<fw_ct_key, fw_ct_value>(
-        it->second.get(), FW_PIN_CONNTRACK, [&](const fw_ct_key& key, const fw_ct_value& value) {
+    FW_RETURN_IF_ERROR((agent::ForEachMapEntry<fw_ct_key, fw_ct_value>(
+        it->second, FW_PIN_CONNTRACK, [&](const fw_ct_key& key, const fw_ct_value& value) {
           // Signed, as in the programs: another CPU may stamp an entry after our clock read.
           const auto age = static_cast<int64_t>(now - value.last_seen_ns);
           if (age > static_cast<int64_t>(fw_ct_lifetime_ns(&value, key.protocol))) {
@@ -247,8 +227,8 @@ absl::StatusOr<NodeStatus> ReadStatus(const std::string& root) {
   // The kernel has no identity table: the identities are those the IP cache maps to.
   if (auto it = fds.find(DatapathMap::kIpcache); it != fds.end()) {
     std::set<uint32_t> identities;
-    FW_RETURN_IF_ERROR((ForEachEntry<fw_ipcache_key, fw_ipcache_value>(
-        it->second.get(), FW_PIN_IPCACHE,
+    FW_RETURN_IF_ERROR((agent::ForEachMapEntry<fw_ipcache_key, fw_ipcache_value>(
+        it->second, FW_PIN_IPCACHE,
         [&](const fw_ipcache_key&, const fw_ipcache_value& value) {
           identities.insert(value.identity);
         })));
