@@ -340,6 +340,11 @@ void FakeKubeApi::FailNext(std::string path_prefix, int status, std::string body
   failures_.push_back({std::move(path_prefix), status, std::move(body), count});
 }
 
+void FakeKubeApi::ClearFailures() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  failures_.clear();
+}
+
 void FakeKubeApi::DropWatches() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -116,6 +116,8 @@ class FakeKubeApi {
   // The next `count` requests whose path starts with `path_prefix` get `status` with
   // `body` (empty: a metav1.Status for the status, with a message naming the request).
   void FailNext(std::string path_prefix, int status, std::string body = "", int count = 1);
+  // Forgets every failure FailNext queued and has not served yet.
+  void ClearFailures();
   // Cuts every open watch stream in the middle of an event line (no terminating chunk).
   void DropWatches();
   // Sends `line` (plus '\n') on every open watch stream, between events.
