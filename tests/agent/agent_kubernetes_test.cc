@@ -115,9 +115,8 @@ TEST_F(AgentKubernetesTest, FirstStateWaitsForEveryListThenServerChangesAreEnfor
         "flatwall_apiwatch_last_success_timestamp_seconds{resource=\"namespaces\"}"}) {
     EXPECT_THAT(metrics, HasSubstr(family));
   }
-  EXPECT_GE(lab::MetricValue(metrics, "flatwall_apiwatch_failures_total{resource=\"networkpolicies\"}")
-                .value_or(0),
-            1);
+  const char kPolicyFailures[] = "flatwall_apiwatch_failures_total{resource=\"networkpolicies\"}";
+  EXPECT_GE(lab::MetricValue(metrics, kPolicyFailures).value_or(0), 1);
 }
 
 TEST_F(AgentKubernetesTest, ApiOutageKeepsEnforcementAndReadyzSaysWhyUntilItIsBack) {
