@@ -33,6 +33,14 @@ std::string_view VerdictName(int verdict) {
   return "UNKNOWN";
 }
 
+const char* DirectionName(int direction) {
+  switch (direction) {
+    case FW_DIR_INGRESS: return "ingress";
+    case FW_DIR_EGRESS: return "egress";
+  }
+  return "unknown";
+}
+
 std::string_view HookName(int hook) {
   switch (hook) {
     case FW_HOOK_FROM_POD: return "from-pod";

@@ -17,6 +17,9 @@ namespace flatwall::agent {
 std::string_view ReasonName(int reason);
 std::string_view VerdictName(int verdict);
 std::string_view HookName(int hook);  // "from-pod", "to-pod", "uplink"
+// "ingress", "egress" ("unknown" outside the enum). A C string: this abseil's StrCat takes
+// no std::string_view.
+const char* DirectionName(int direction);
 
 }  // namespace flatwall::agent
 

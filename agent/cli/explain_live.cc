@@ -27,8 +27,6 @@ using nlohmann::json;
 
 constexpr fw_direction kDirections[] = {FW_DIR_INGRESS, FW_DIR_EGRESS};
 
-const char* DirectionName(fw_direction dir) { return dir == FW_DIR_EGRESS ? "egress" : "ingress"; }
-
 // The address of a record's end ({"ip": ...}), if it has a valid one.
 std::optional<IpAddress> EndAddress(const json& end) {
   if (!end.is_object() || !end.contains("ip") || !end["ip"].is_string()) return std::nullopt;
@@ -211,7 +209,7 @@ json ToJson(const Explanation& e, const NodeExplainRequest& request) {
   for (const CounterRow& row : e.counters) {
     counters.push_back({{"endpoint", row.end},
                         {"ip", row.address.ToString()},
-                        {"direction", DirectionName(row.direction)},
+                        {"direction", agent::DirectionName(row.direction)},
                         {"reason", std::string(agent::ReasonName(row.reason))},
                         {"packets", row.value.packets},
                         {"bytes", row.value.bytes}});
@@ -258,7 +256,7 @@ void PrintText(const Explanation& e, const NodeExplainRequest& request, std::ost
   out << " (packets, bytes):\n";
   if (e.counters.empty()) out << "  none counted yet\n";
   for (const CounterRow& row : e.counters) {
-    out << "  " << row.end << " " << DirectionName(row.direction) << " "
+    out << "  " << row.end << " " << agent::DirectionName(row.direction) << " "
         << agent::ReasonName(row.reason) << ": " << row.value.packets << ", " << row.value.bytes
         << "\n";
   }

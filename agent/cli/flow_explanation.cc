@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/cli/image_format.h"
+#include "agent/verdict_names.h"
 
 namespace flatwall::cli {
 
@@ -65,7 +66,7 @@ const compiler::EndpointInfo* FindEndpoint(const MapImage& image, const IpAddres
 }
 
 std::string ReasonText(const MapImage& image, const PolicyVerdict& verdict, fw_direction dir) {
-  const char* side = dir == FW_DIR_EGRESS ? "egress" : "ingress";
+  const char* side = agent::DirectionName(dir);
   switch (verdict.reason) {
     case FW_REASON_NO_ENDPOINT:
       return "not a pod endpoint: no policy applies here";

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "agent/verdict_names.h"
 
 namespace flatwall::cli {
 namespace {
@@ -18,10 +19,6 @@ using compiler::IpPrefix;
 using compiler::MapImage;
 
 std::string Hex(uint32_t value) { return absl::StrFormat("0x%08x", value); }
-
-std::string DirectionName(uint8_t direction) {
-  return direction == FW_DIR_EGRESS ? "egress" : "ingress";
-}
 
 std::string FormatLabels(const compiler::Labels& labels) {
   return absl::StrCat("{", absl::StrJoin(labels, ",", absl::PairFormatter("=")), "}");
@@ -125,7 +122,7 @@ std::string DescribeRule(const MapImage& image, uint32_t rule_id) {
     return absl::StrCat("rule ", Hex(rule_id));
   }
   return absl::StrCat(it->policy_namespace, "/", it->policy_name, " ",
-                      DirectionName(it->direction), "[", it->rule_index, "]");
+                      agent::DirectionName(it->direction), "[", it->rule_index, "]");
 }
 
 std::string FormatImageText(const MapImage& image, const std::string& node_name) {
@@ -160,7 +157,7 @@ std::string FormatImageText(const MapImage& image, const std::string& node_name)
   }
   absl::StrAppend(&out, "rules:\n");
   for (const auto& [key, value] : image.rules) {
-    absl::StrAppend(&out, "  ruleset ", Hex(key.ruleset), " ", DirectionName(key.direction),
+    absl::StrAppend(&out, "  ruleset ", Hex(key.ruleset), " ", agent::DirectionName(key.direction),
                     " ", RemoteName(image, classes, key), " ", DescribeRuleTraffic(key),
                     " -> allow by ", DescribeRule(image, value.rule_id), "\n");
   }
@@ -202,7 +199,7 @@ nlohmann::json FormatImageJson(const MapImage& image, const std::string& node_na
   out["rules"] = nlohmann::json::array();
   for (const auto& [key, value] : image.rules) {
     out["rules"].push_back({{"ruleset", key.ruleset},
-                            {"direction", DirectionName(key.direction)},
+                            {"direction", agent::DirectionName(key.direction)},
                             {"remote", RemoteName(image, classes, key)},
                             {"traffic", DescribeRuleTraffic(key)},
                             {"ruleId", value.rule_id},

@@ -46,14 +46,6 @@ std::string ProtocolName(uint8_t protocol) {
   return absl::StrCat(protocol);  // the IANA number, e.g. "47"
 }
 
-std::string DirectionName(uint8_t direction) {
-  switch (direction) {
-    case FW_DIR_INGRESS: return "ingress";
-    case FW_DIR_EGRESS: return "egress";
-  }
-  return "unknown";
-}
-
 // One end of the packet. `identity` is the one the datapath looked up for this end, or 0
 // when it ran no lookup: then the snapshot's IP cache supplies it, so an allowed packet
 // of an unisolated pod is attributed as well as a judged one. `service` marks the
