@@ -251,7 +251,7 @@ absl::StatusOr<AttachReport> VethAttachments::Reconcile(const std::vector<LocalP
   for (const int ifindex : old_veths) {
     if (in_use.contains(ifindex)) continue;
     if (absl::Status status = Clean(ifindex); !status.ok()) {
-      report.failed.push_back({absl::StrCat("ifindex ", ifindex), status});
+      report.clean_failed.emplace(ifindex, status);
       continue;
     }
     report.cleaned.push_back(ifindex);

@@ -33,7 +33,7 @@ struct LocalPod {
 };
 
 struct PodFailure {
-  std::string pod;  // the pod key, or "ifindex N" for a veth no pod owns
+  std::string pod;  // the pod key
   absl::Status status;
 };
 
@@ -46,6 +46,8 @@ struct AttachReport {
   std::vector<PodFailure> failed;     // routes disagree, or the kernel refused
   std::vector<int> cleaned;           // veths no pod owns any more (a moved pod's old veth,
                                       // an earlier run's leftover), detached and unbound
+  // Such veths whose cleaning failed (retried next pass): they leave no pod unenforced.
+  std::map<int, absl::Status> clean_failed;
 };
 
 // Removes every Flatwall filter (pod and uplink programs, found by program name) from

@@ -13,7 +13,6 @@
 #include <memory>
 #include <optional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -313,17 +312,20 @@ void Agent::Tick() {
     for (const std::string& pod : report->attached) LogInfo(absl::StrCat("attached ", pod));
     for (const std::string& pod : report->detached) LogInfo(absl::StrCat("detached ", pod));
     veth_failure_.clear();
-    size_t failed_pods = 0;
     for (const PodFailure& failure : report->failed) {
       LogWarning(absl::StrCat("veth of ", failure.pod, ": ", failure.status.message()));
-      // A leftover veth no pod owns ("ifindex N") leaves no pod unenforced.
-      if (absl::StartsWith(failure.pod, "ifindex ")) continue;
-      if (++failed_pods == 1) {
-        veth_failure_ = absl::StrCat("veth for pod ", failure.pod,
-                                     ": attach failed: ", failure.status.message());
+    }
+    for (const auto& [ifindex, status] : report->clean_failed) {
+      LogWarning(absl::StrCat("veth of ifindex ", ifindex, ": ", status.message()));
+    }
+    if (!report->failed.empty()) {
+      const PodFailure& first = report->failed.front();
+      veth_failure_ = absl::StrCat("veth for pod ", first.pod,
+                                   ": attach failed: ", first.status.message());
+      if (report->failed.size() > 1) {
+        absl::StrAppend(&veth_failure_, " (and ", report->failed.size() - 1, " more)");
       }
     }
-    if (failed_pods > 1) absl::StrAppend(&veth_failure_, " (and ", failed_pods - 1, " more)");
     if (report->waiting.size() != waiting_veths_ && !report->waiting.empty()) {
       LogInfo(absl::StrCat("waiting for the veth of ", absl::StrJoin(report->waiting, ", ")));
     }
