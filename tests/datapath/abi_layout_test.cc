@@ -75,7 +75,7 @@ const std::vector<Layout>& AbiLayouts() {
         FW_MEMBER(fw_ct_value, bytes), FW_MEMBER(fw_ct_value, generation),
         FW_MEMBER(fw_ct_value, rule_id), FW_MEMBER(fw_ct_value, origin),
         FW_MEMBER(fw_ct_value, flags), FW_MEMBER(fw_ct_value, tcp_flags),
-        FW_MEMBER(fw_ct_value, reason), FW_MEMBER(fw_ct_value, pad)}},
+        FW_MEMBER(fw_ct_value, reason), FW_MEMBER(fw_ct_value, veth_ifindex)}},
       {"fw_frag_key",
        sizeof(fw_frag_key),
        {FW_MEMBER(fw_frag_key, saddr), FW_MEMBER(fw_frag_key, daddr), FW_MEMBER(fw_frag_key, id),

@@ -67,6 +67,9 @@ class EventsCountersTest : public DatapathTest {
 TEST_F(EventsCountersTest, EndpointCountersByDirectionAndReasonSkipTheEstablishedPath) {
   const std::vector<uint8_t> denied = Tcp(kClient, kServer, 40000, 81);
   const std::vector<uint8_t> allowed = Tcp(kClient, kServer, 40000, 80);
+  fw_config config = Config();
+  config.flags |= FW_CFG_CT_ACCOUNTING;
+  SetConfig(config);
   Run(FW_HOOK_TO_POD, denied);
   Run(FW_HOOK_TO_POD, denied);
   Run(FW_HOOK_TO_POD, allowed);
@@ -78,7 +81,7 @@ TEST_F(EventsCountersTest, EndpointCountersByDirectionAndReasonSkipTheEstablishe
   EXPECT_EQ(Counter(Ip(kServer), FW_DIR_INGRESS, FW_REASON_RULE).packets, 1u);
   EXPECT_EQ(Counter(Ip(kServer), FW_DIR_INGRESS, FW_REASON_ESTABLISHED).packets, 0u);
   EXPECT_EQ(Counter(Ip(kServer), FW_DIR_EGRESS, FW_REASON_DEFAULT_DENY).packets, 0u);
-  // The established packet is counted in its flow.
+  // The established packet is counted in its flow (with per-flow accounting on).
   ASSERT_EQ(Flows().size(), 1u);
   EXPECT_EQ(Flows()[0].second.packets[FW_CT_ORIGINAL], 2u);
 }

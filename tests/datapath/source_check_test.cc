@@ -1,6 +1,8 @@
 // Source-address enforcement at the from-pod hook: only the addresses bound to the veth
 // (agent/veth_binding.h) may leave it; neighbour discovery from :: or fe80::/10 passes;
-// an unbound veth drops everything as SPOOFED.
+// an unbound veth drops everything as SPOOFED; a packet of a flow whose conntrack entry
+// was made on this veth needs no binding.
+#include <bpf/bpf.h>
 #include <netinet/in.h>
 
 #include <string>
@@ -51,6 +53,18 @@ class SourceCheckTest : public DatapathTest {
 
   std::string ReasonOf(const std::vector<uint8_t>& frame) {
     return std::string(ReasonName(Run(FW_HOOK_FROM_POD, frame).reason));
+  }
+
+  // Rewrites the veth every conntrack entry records.
+  void SetFlowsVeth(uint32_t ifindex) {
+    for (auto [key, value] : Flows()) {
+      value.veth_ifindex[0] = ifindex & 0xff;
+      value.veth_ifindex[1] = (ifindex >> 8) & 0xff;
+      value.veth_ifindex[2] = (ifindex >> 16) & 0xff;
+      ASSERT_EQ(bpf_map_update_elem(datapath_->map_fd(DatapathMap::kConntrack), &key, &value,
+                                    BPF_EXIST),
+                0);
+    }
   }
 };
 
@@ -110,12 +124,47 @@ TEST_F(SourceCheckTest, EstablishedRepliesFromTheOwnAddressStillPass) {
             "ESTABLISHED");
 }
 
-TEST_F(SourceCheckTest, TrackedFlowDoesNotExemptAnotherVethFromTheCheck) {
+// Test runs all use one device, so "another veth" is an entry whose recorded veth is not
+// the test-run device's.
+TEST_F(SourceCheckTest, TrackedFlowOfAnotherVethDoesNotExemptFromTheCheck) {
   ASSERT_EQ(Run(FW_HOOK_TO_POD, Tcp(kClient, kServer, 40000, 80)).verdict, FW_VERDICT_ALLOW);
+  SetFlowsVeth(kTestRunIfindex + 6);
   // Another pod's veth (bound to kOpen) forging the server's reply.
   FW_ASSERT_OK(BindVeth(*datapath_, kTestRunIfindex, {Ip(kOpen)}));
   EXPECT_EQ(ReasonOf(Tcp(kServer, kClient, 80, 40000, PacketBuilder::kSyn | PacketBuilder::kAck)),
             "SPOOFED");
+}
+
+TEST_F(SourceCheckTest, FlowsRecordTheVethOfTheirLocalEndpoint) {
+  ASSERT_EQ(Run(FW_HOOK_TO_POD, Tcp(kClient, kServer, 40000, 80)).verdict, FW_VERDICT_ALLOW);
+  ASSERT_EQ(Run(FW_HOOK_FROM_POD, Tcp(kServer, kWebA, 40001, 8080)).verdict, FW_VERDICT_ALLOW);
+  const auto flows = Flows();
+  ASSERT_EQ(flows.size(), 2u);
+  for (const auto& [key, value] : flows) {
+    EXPECT_EQ(value.veth_ifindex[0] | value.veth_ifindex[1] << 8 | value.veth_ifindex[2] << 16,
+              kTestRunIfindex);
+  }
+}
+
+TEST_F(SourceCheckTest, FlowMadeOnThisVethProvesTheSourceWithoutTheBinding) {
+  ASSERT_EQ(Run(FW_HOOK_TO_POD, Tcp(kClient, kServer, 40000, 80)).verdict, FW_VERDICT_ALLOW);
+  ASSERT_EQ(Run(FW_HOOK_FROM_POD, Tcp(kServer, kWebA, 40001, 8080)).verdict, FW_VERDICT_ALLOW);
+  // Without a binding the full check would drop everything (VethWithoutBindingFailsClosed).
+  FW_ASSERT_OK(UnbindVeth(*datapath_, kTestRunIfindex));
+  EXPECT_EQ(ReasonOf(Tcp(kServer, kClient, 80, 40000, PacketBuilder::kSyn | PacketBuilder::kAck)),
+            "ESTABLISHED");
+  EXPECT_EQ(ReasonOf(Tcp(kServer, kWebA, 40001, 8080, PacketBuilder::kAck)), "ESTABLISHED");
+  EXPECT_EQ(ReasonOf(Tcp(kServer, kWebA, 40002, 8080)), "SPOOFED");  // a new flow
+}
+
+TEST_F(SourceCheckTest, FlowWithoutARecordedVethGetsTheFullCheck) {
+  // Entries made by an older datapath, or on a veth whose ifindex needs more than 24 bits.
+  ASSERT_EQ(Run(FW_HOOK_TO_POD, Tcp(kClient, kServer, 40000, 80)).verdict, FW_VERDICT_ALLOW);
+  SetFlowsVeth(0);
+  EXPECT_EQ(ReasonOf(Tcp(kServer, kClient, 80, 40000, PacketBuilder::kSyn | PacketBuilder::kAck)),
+            "ESTABLISHED");
+  FW_ASSERT_OK(UnbindVeth(*datapath_, kTestRunIfindex));
+  EXPECT_EQ(ReasonOf(Tcp(kServer, kClient, 80, 40000, PacketBuilder::kAck)), "SPOOFED");
 }
 
 TEST_F(SourceCheckTest, RebindingReplacesTheAddresses) {

@@ -26,7 +26,7 @@ int fw_bench_conntrack_insert(struct __sk_buff *skb)
 	if (ct && fw_ct_alive(ct, t->protocol, pkt.tcp_flags, now))
 		return TC_ACT_UNSPEC;
 	if (!fw_ct_create(&key, FW_DIR_INGRESS, FW_REASON_RULE, 0, 0, 0, pkt.tcp_flags, skb->len,
-			  now)) {
+			  now, skb->ifindex)) {
 		fw_stat_add(FW_STAT_CONNTRACK_FAILED, 0);
 		return TC_ACT_SHOT;
 	}

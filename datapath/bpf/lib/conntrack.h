@@ -35,28 +35,41 @@ static __always_inline bool fw_ct_alive(const struct fw_ct_value *ct, __u8 proto
 	return true;
 }
 
-/* Accounts a packet of a live entry. The timestamp is written only when the coarse clock
- * moved, so the cache line is not dirtied on every packet. The flow counters are plain
- * adds: each direction has its own words, and one direction of one flow is processed by
- * one CPU at a time in practice, so a lost increment needs two CPUs racing on the same
- * flow and direction; locked adds would cost ~7 ns on every established packet. */
-static __always_inline void fw_ct_refresh(struct fw_ct_value *ct, __u32 ct_dir, __u8 tcp_flags,
-					  __u32 len, __u64 now)
+/* Accounts a packet of a live entry. Nothing is written unless something changed: the
+ * timestamp when the coarse clock moved, the TCP flags when a new one appears, and the
+ * flow counters only with FW_CFG_CT_ACCOUNTING (abi/datapath_maps.h says why it is off by
+ * default). The counters are plain adds: each direction has its own words, and one
+ * direction of one flow is processed by one CPU at a time in practice, so a lost increment
+ * needs two CPUs racing on the same flow and direction. */
+static __always_inline void fw_ct_refresh(struct fw_ct_value *ct, const struct fw_config *cfg,
+					  __u32 ct_dir, __u8 tcp_flags, __u32 len, __u64 now)
 {
 	ct_dir &= 1;
 	if (ct->last_seen_ns != now)
 		ct->last_seen_ns = now;
 	if ((ct->tcp_flags[ct_dir] | tcp_flags) != ct->tcp_flags[ct_dir])
 		ct->tcp_flags[ct_dir] |= tcp_flags;
-	ct->packets[ct_dir]++;
-	ct->bytes[ct_dir] += len;
+	if (cfg->flags & FW_CFG_CT_ACCOUNTING) {
+		ct->packets[ct_dir]++;
+		ct->bytes[ct_dir] += len;
+	}
 }
 
-/* Records a new flow allowed for `reason` in the direction `origin`. Overwrites an
- * expired entry with the same key. Returns false when the map refused. */
+/* Whether the entry was made on the veth `ifindex` (struct fw_ct_value, veth_ifindex). */
+static __always_inline bool fw_ct_made_on_veth(const struct fw_ct_value *ct, __u32 ifindex)
+{
+	__u32 veth = ct->veth_ifindex[0] | (__u32)ct->veth_ifindex[1] << 8 |
+		     (__u32)ct->veth_ifindex[2] << 16;
+
+	return veth != 0 && veth == ifindex;
+}
+
+/* Records a new flow allowed for `reason` in the direction `origin`; `veth` is the
+ * ifindex of the local endpoint's own veth, or 0 when the packet is not on it. Overwrites
+ * an expired entry with the same key. Returns false when the map refused. */
 static __always_inline bool fw_ct_create(const struct fw_ct_key *key, __u8 origin, __u8 reason,
 					 __u8 flags, __u32 generation, __u32 rule_id,
-					 __u8 tcp_flags, __u32 len, __u64 now)
+					 __u8 tcp_flags, __u32 len, __u64 now, __u32 veth)
 {
 	struct fw_ct_value ct = {
 		.last_seen_ns = now,
@@ -69,6 +82,12 @@ static __always_inline bool fw_ct_create(const struct fw_ct_key *key, __u8 origi
 		.tcp_flags = {tcp_flags, 0},
 		.reason = reason,
 	};
+
+	if (veth < (1u << 24)) {
+		ct.veth_ifindex[0] = veth;
+		ct.veth_ifindex[1] = veth >> 8;
+		ct.veth_ifindex[2] = veth >> 16;
+	}
 
 	return bpf_map_update_elem(&fw_ct_v1, key, &ct, BPF_ANY) == 0;
 }

@@ -5,7 +5,8 @@
  *   uplink: packets without the Service mark pass untouched (not even counted);
  *   a. not IP -> ALLOW NOT_IP; a malformed header -> DROP with its reason;
  *   a2. from-pod: a source address not bound to the veth -> DROP SPOOFED (neighbour
- *      discovery from :: or fe80::/10 excepted; an unbound veth fails closed);
+ *      discovery from :: or fe80::/10 excepted; an unbound veth fails closed); a packet
+ *      of a flow whose conntrack entry was made on this veth needs no fw_veth_v1 lookup;
  *   b. ICMPv6 neighbour discovery -> ALLOW NEIGHBOR_DISCOVERY;
  *   c. a later fragment -> the verdict of its first fragment, else DROP FRAGMENT;
  *   d. uplink: judge the egress of the source pod (its own flow), then stop;
@@ -60,12 +61,39 @@ static __always_inline bool fw__related(const struct fw_packet *pkt, enum fw_hoo
 	return ct && fw_ct_alive(ct, in->protocol, 0, now);
 }
 
+/* The from-pod hook's conntrack lookup, made at step a2 (its entry can prove the source
+ * address) and reused by step g instead of a second lookup. */
+struct fw_ct_early {
+	struct fw_ct_value *ct;
+	bool done;
+};
+
+/* Step a2's shortcut: the packet's flow has an entry made on this veth. Only a packet
+ * from the veth's own pod, or to an address the node routes into the veth, makes one
+ * (fw__judge's `veth`), so the source address is the pod's. */
+static __always_inline bool fw__source_proven(const struct __sk_buff *skb,
+					      const struct fw_packet *pkt,
+					      struct fw_ct_early *early)
+{
+	const struct fw_tuple *t = &pkt->tuple;
+	struct fw_ct_key key = {};
+
+	if (pkt->fragment == FW_FRAG_LATER)
+		return false;
+	fw_ct_key_init(&key, &t->saddr, &t->daddr, t->sport, t->dport, t->protocol);
+	early->ct = bpf_map_lookup_elem(&fw_ct_v1, &key);
+	early->done = true;
+	return early->ct && fw_ct_made_on_veth(early->ct, skb->ifindex);
+}
+
 /* Steps g and h for one endpoint's side of the packet: the local endpoint is the
- * packet's source (`local_is_src`) or destination, judged in `direction`. */
+ * packet's source (`local_is_src`) or destination, judged in `direction`. `veth` is
+ * recorded in a new entry: the packet's veth when the local endpoint sits behind it, else
+ * 0. `early`, when not NULL, is step a2's lookup of the same key. */
 static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_config *cfg,
 				      const struct fw_packet *pkt, __u64 now, __u8 direction,
-				      bool local_is_src, bool service_deferral,
-				      struct fw_decision *d)
+				      bool local_is_src, bool service_deferral, __u32 veth,
+				      const struct fw_ct_early *early, struct fw_decision *d)
 {
 	const struct fw_tuple *t = &pkt->tuple;
 	const struct fw_addr *local = local_is_src ? &t->saddr : &t->daddr;
@@ -81,7 +109,7 @@ static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_con
 		       local_is_src ? t->dport : t->sport, t->protocol);
 
 	/* Step g. */
-	ct = bpf_map_lookup_elem(&fw_ct_v1, &key);
+	ct = early && early->done ? early->ct : bpf_map_lookup_elem(&fw_ct_v1, &key);
 	if (ct && fw_ct_alive(ct, t->protocol, pkt->tcp_flags, now)) {
 		__u32 ct_dir = ct->origin == direction ? FW_CT_ORIGINAL : FW_CT_REPLY;
 
@@ -108,7 +136,7 @@ static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_con
 			ct->generation = cfg->generation;
 			ct->rule_id = d->result.rule_id;
 		}
-		fw_ct_refresh(ct, ct_dir, pkt->tcp_flags, skb->len, now);
+		fw_ct_refresh(ct, cfg, ct_dir, pkt->tcp_flags, skb->len, now);
 		if ((ct->flags & FW_CT_SERVICE) && ct_dir == FW_CT_ORIGINAL) {
 			skb->mark |= cfg->service_mark;
 			d->service_mark = 1;
@@ -146,7 +174,7 @@ static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_con
 			return;
 	}
 	if (!fw_ct_create(&key, direction, d->result.reason, d->service_mark ? FW_CT_SERVICE : 0,
-			  cfg->generation, d->result.rule_id, pkt->tcp_flags, skb->len, now)) {
+			  cfg->generation, d->result.rule_id, pkt->tcp_flags, skb->len, now, veth)) {
 		fw_stat_add(FW_STAT_CONNTRACK_FAILED, 0);
 		return;
 	}
@@ -212,7 +240,7 @@ static __noinline int fw__finish(struct __sk_buff *skb, const struct fw_config *
 /* Steps c to h for a parsed IP packet. */
 static __always_inline void fw__decide(struct __sk_buff *skb, const struct fw_config *cfg,
 				       enum fw_hook hook, const struct fw_packet *pkt,
-				       struct fw_decision *d)
+				       const struct fw_ct_early *early, struct fw_decision *d)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 
@@ -223,7 +251,7 @@ static __always_inline void fw__decide(struct __sk_buff *skb, const struct fw_co
 	}
 	/* Step d. */
 	if (hook == FW_HOOK_UPLINK) {
-		fw__judge(skb, cfg, pkt, now, FW_DIR_EGRESS, true, false, d);
+		fw__judge(skb, cfg, pkt, now, FW_DIR_EGRESS, true, false, 0, NULL, d);
 		return;
 	}
 	/* Step e. */
@@ -237,7 +265,7 @@ static __always_inline void fw__decide(struct __sk_buff *skb, const struct fw_co
 	if (hook == FW_HOOK_TO_POD && (skb->mark & cfg->service_mark)) {
 		struct fw_decision source = {};
 
-		fw__judge(skb, cfg, pkt, now, FW_DIR_EGRESS, true, false, &source);
+		fw__judge(skb, cfg, pkt, now, FW_DIR_EGRESS, true, false, 0, NULL, &source);
 		if (source.result.verdict != FW_VERDICT_ALLOW) {
 			*d = source;
 			return;
@@ -247,9 +275,9 @@ static __always_inline void fw__decide(struct __sk_buff *skb, const struct fw_co
 	}
 	/* Steps g and h. */
 	if (hook == FW_HOOK_TO_POD)
-		fw__judge(skb, cfg, pkt, now, FW_DIR_INGRESS, false, false, d);
+		fw__judge(skb, cfg, pkt, now, FW_DIR_INGRESS, false, false, skb->ifindex, NULL, d);
 	else
-		fw__judge(skb, cfg, pkt, now, FW_DIR_EGRESS, true, true, d);
+		fw__judge(skb, cfg, pkt, now, FW_DIR_EGRESS, true, true, skb->ifindex, early, d);
 }
 
 static __always_inline int fw_handle(struct __sk_buff *skb, const enum fw_hook hook)
@@ -258,6 +286,7 @@ static __always_inline int fw_handle(struct __sk_buff *skb, const enum fw_hook h
 	const struct fw_config *cfg = bpf_map_lookup_elem(&fw_config_v1, &zero);
 	struct fw_packet pkt = {};
 	struct fw_decision d = {};
+	struct fw_ct_early early = {};
 	int reason;
 
 	if (!cfg) /* an array always has index 0 */
@@ -273,12 +302,13 @@ static __always_inline int fw_handle(struct __sk_buff *skb, const enum fw_hook h
 		fw_decision_set(&d, FW_VERDICT_ALLOW, FW_REASON_NOT_IP);
 	else if (reason != FW_REASON_NONE)
 		fw_decision_set(&d, FW_VERDICT_DENY, reason);
-	else if (hook == FW_HOOK_FROM_POD && !fw_source_allowed(skb, &pkt))
+	else if (hook == FW_HOOK_FROM_POD && !fw__source_proven(skb, &pkt, &early) &&
+		 !fw_source_allowed(skb, &pkt))
 		fw_decision_set(&d, FW_VERDICT_DENY, FW_REASON_SPOOFED);
 	else if (pkt.icmp == FW_ICMP_ND)
 		fw_decision_set(&d, FW_VERDICT_ALLOW, FW_REASON_NEIGHBOR_DISCOVERY);
 	else
-		fw__decide(skb, cfg, hook, &pkt, &d);
+		fw__decide(skb, cfg, hook, &pkt, &early, &d);
 	return fw__finish(skb, cfg, hook, &pkt, &d);
 }
 
