@@ -11,7 +11,7 @@
 // is checked to have been an allowed new flow (fw_stats_v1 counts), not assumed to be.
 // BM_ConntrackInsert times the conntrack part of that path alone (the same driver in front
 // of datapath/bpf/bench/conntrack_insert.bpf.c: parse, miss, insert into the real table),
-// so the rest of the path is the difference. BM_AllowedNewPerCall is the older method:
+// so the rest of the path is the difference; BM_ConntrackMiss only its parse and miss. BM_AllowedNewPerCall is the older method:
 // single calls with the entry deleted between them, kept for comparison (its figures carry
 // a syscall's cold caches).
 //
@@ -210,7 +210,12 @@ class Harness {
     return bpf_program__fd(bpf_object__next_program(pass_through_, nullptr));
   }
   int conntrack_insert_fd() const {
-    return bpf_program__fd(bpf_object__next_program(conntrack_insert_, nullptr));
+    return bpf_program__fd(
+        bpf_object__find_program_by_name(conntrack_insert_, "fw_bench_conntrack_insert"));
+  }
+  int conntrack_miss_fd() const {
+    return bpf_program__fd(
+        bpf_object__find_program_by_name(conntrack_insert_, "fw_bench_conntrack_miss"));
   }
 
   // Deletes every conntrack entry (a full table after BM_AllowedNew) and every
@@ -459,14 +464,17 @@ uint64_t StatPackets(uint32_t index) {
 }
 
 // Times `target_fd` behind the new-flow driver, beside the driver in front of the
-// pass-through, each run a flow never seen before. One untimed call first fills conntrack:
-// with no garbage collector a node's table is full in steady state, so every timed insert
-// also evicts the least recently used entry. A call counts only if fw_stats_v1 shows no
-// refused insert and, when `rule_decisions`, exactly `kRepeat` more RULE decisions.
-void TimeDrivenNewFlows(benchmark::State& state, int target_fd, bool rule_decisions) {
+// pass-through, each run a flow never seen before. One untimed call of `fill_fd` first
+// fills conntrack: with no garbage collector a node's table is full in steady state, so
+// every timed insert also evicts the least recently used entry. A call counts only if
+// fw_stats_v1 shows no refused insert and, when `rule_decisions`, exactly `kRepeat` more
+// RULE decisions.
+void TimeDrivenNewFlows(benchmark::State& state, int target_fd, bool rule_decisions,
+                        int fill_fd = -1) {
   static int call = 0;  // across benchmarks, sizes and repetitions: each call a block of its own
   const uint32_t rule_stat = uint32_t{FW_STAT_REASON_FIRST} + FW_REASON_RULE;
-  if (absl::StatusOr<uint32_t> fill = harness->RunDriver(target_fd, DrivenSyn(++call), kRepeat);
+  if (absl::StatusOr<uint32_t> fill =
+          harness->RunDriver(fill_fd >= 0 ? fill_fd : target_fd, DrivenSyn(++call), kRepeat);
       !fill.ok()) {
     state.SkipWithError(fill.status().ToString().c_str());
     return;
@@ -508,6 +516,13 @@ void BM_AllowedNew(benchmark::State& state, const TableSize& size) {
 void BM_ConntrackInsert(benchmark::State& state, const TableSize& size) {
   if (!Prepare(state, size)) return;
   TimeDrivenNewFlows(state, harness->conntrack_insert_fd(), false);
+}
+
+// The first step of BM_ConntrackInsert alone: parse and the lookup that misses in the full
+// table — what it costs to learn that a packet starts a new flow.
+void BM_ConntrackMiss(benchmark::State& state, const TableSize& size) {
+  if (!Prepare(state, size)) return;
+  TimeDrivenNewFlows(state, harness->conntrack_miss_fd(), false, harness->conntrack_insert_fd());
 }
 
 // A SYN a rule allows, creating a conntrack entry: each run needs a conntrack miss, so
@@ -582,6 +597,7 @@ void RegisterAll() {
     add("BM_DeniedNewWithReader/unlimited", BM_DeniedNewWithReader, true);
     add("BM_AllowedNew", BM_AllowedNew);
     add("BM_ConntrackInsert", BM_ConntrackInsert);
+    add("BM_ConntrackMiss", BM_ConntrackMiss);
     add("BM_AllowedNewPerCall", BM_AllowedNewPerCall);
     add("BM_EstablishedPerCall", BM_EstablishedPerCall);
   }
