@@ -129,7 +129,7 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const DatapathOptions& 
                           fw_uplink__open_opts, fw_uplink__load, "uplink", options.pin_root)));
   std::unique_ptr<Datapath> datapath(new Datapath(options.pin_root, std::move(objects)));
   FW_RETURN_IF_ERROR(datapath->PinPrograms());
-  FW_RETURN_IF_ERROR(datapath->InitializeConfig());
+  FW_RETURN_IF_ERROR(datapath->InitializeConfig(options));
   return datapath;
 }
 
@@ -178,14 +178,22 @@ absl::Status Datapath::PinPrograms() const {
   return absl::OkStatus();
 }
 
-absl::Status Datapath::InitializeConfig() const {
+absl::Status Datapath::InitializeConfig(const DatapathOptions& options) const {
   FW_ASSIGN_OR_RETURN(fw_config config, ReadConfig());
-  if (config.generation != 0) return absl::OkStatus();  // adopted: keep it
-  config = fw_config{};
-  config.generation = 1;
-  config.service_mark = FW_DEFAULT_SERVICE_MARK;
-  config.event_interval_ns = FW_DEFAULT_EVENT_INTERVAL_NS;
-  config.event_burst = FW_DEFAULT_EVENT_BURST;
+  if (config.generation == 0) {  // a new map; an adopted one keeps its values
+    config = fw_config{};
+    config.generation = 1;
+    config.service_mark = FW_DEFAULT_SERVICE_MARK;
+    config.event_interval_ns = FW_DEFAULT_EVENT_INTERVAL_NS;
+    config.event_burst = FW_DEFAULT_EVENT_BURST;
+  }
+  // Adopted too, so that a restart with another setting takes effect. Read-modify-write:
+  // FW_CFG_EVENTS belongs to the event reader.
+  if (options.conntrack_accounting) {
+    config.flags |= FW_CFG_CT_ACCOUNTING;
+  } else {
+    config.flags &= ~FW_CFG_CT_ACCOUNTING;
+  }
   return WriteConfig(config);
 }
 

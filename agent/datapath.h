@@ -64,6 +64,9 @@ struct DatapathOptions {
   // A directory on bpffs (created if missing). Separate agents (one per node in the lab)
   // use separate roots.
   std::string pin_root = "/sys/fs/bpf/flatwall";
+  // FW_CFG_CT_ACCOUNTING: per-flow packet and byte counters (abi/datapath_maps.h says why
+  // they are off by default).
+  bool conntrack_accounting = false;
 };
 
 class Datapath {
@@ -71,7 +74,9 @@ class Datapath {
   // Loads the programs, adopting maps already pinned under options.pin_root and pinning
   // the missing ones, pins the programs (replacing earlier pins, so the newest code is
   // what the pins hold), and writes the default configuration if none is set yet
-  // (generation 1, Service mark FW_DEFAULT_SERVICE_MARK, events off).
+  // (generation 1, Service mark FW_DEFAULT_SERVICE_MARK, events off). Sets or clears
+  // FW_CFG_CT_ACCOUNTING as options say, also in an adopted configuration, whose other
+  // fields and flags it keeps.
   // Errors: FailedPrecondition when the pin root is not on bpffs; PermissionDenied
   // without CAP_BPF/CAP_SYS_ADMIN; InvalidArgument when a pinned map's layout differs
   // from this build's (a layout change must bump its pin name); others from the kernel.
@@ -100,7 +105,7 @@ class Datapath {
   struct Objects;
   Datapath(std::string pin_root, std::unique_ptr<Objects> objects);
   absl::Status PinPrograms() const;
-  absl::Status InitializeConfig() const;
+  absl::Status InitializeConfig(const DatapathOptions& options) const;
 
   std::string pin_root_;
   std::unique_ptr<Objects> objects_;

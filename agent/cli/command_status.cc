@@ -1,6 +1,7 @@
 // `flatwall status`: what a node's pinned datapath holds and where its programs run —
 // the policy generation, each map's fill level, the endpoints, identity and rule counts,
-// conntrack entries, and the attach state of every pod veth and the uplink.
+// conntrack entries and whether they count packets, and the attach state of every pod
+// veth and the uplink.
 //
 // Read-only by construction: the maps are opened read-only through their pins
 // (agent/pinned_maps.h) and the programs by their pin paths, never through
@@ -98,6 +99,7 @@ struct NodeStatus {
   uint64_t rules = 0;
   uint64_t conntrack = 0;
   uint64_t conntrack_expired = 0;  // within conntrack: past their lifetime, not yet reused
+  bool conntrack_accounting = false;  // fw_config has FW_CFG_CT_ACCOUNTING
   std::vector<VethStatus> veths;
   std::optional<UplinkStatus> uplink;
 };
@@ -200,6 +202,7 @@ absl::StatusOr<NodeStatus> ReadStatus(const std::string& root) {
   if (fds.contains(DatapathMap::kConfig)) {
     FW_ASSIGN_OR_RETURN(const fw_config config, (*pinned)->ReadConfig());
     status.generation = config.generation;
+    status.conntrack_accounting = (config.flags & FW_CFG_CT_ACCOUNTING) != 0;
   }
   if (auto it = fds.find(DatapathMap::kEndpoints); it != fds.end()) {
     FW_RETURN_IF_ERROR((agent::ForEachMapEntry<fw_endpoint_key, fw_endpoint_value>(
@@ -273,7 +276,10 @@ std::string FormatText(const NodeStatus& status) {
   absl::StrAppend(&out, "identities: ", status.identities, "\n", "rule entries: ", status.rules,
                   "\n", "conntrack entries: ", status.conntrack, " (",
                   status.conntrack - status.conntrack_expired, " live, ", status.conntrack_expired,
-                  " expired)\n");
+                  " expired)\n", "per-flow counters: ",
+                  status.conntrack_accounting ? "on"
+                                              : "off (flatwall-agent --conntrack-accounting)",
+                  "\n");
   absl::StrAppend(&out, "pod veths: ", status.veths.size(), "\n");
   for (const VethStatus& veth : status.veths) {
     absl::StrAppend(&out, "  ", veth.name, " ifindex ", veth.ifindex, " routes ",
@@ -336,6 +342,7 @@ json FormatJson(const NodeStatus& status) {
           {"rule_entries", status.rules},
           {"conntrack_entries", status.conntrack},
           {"conntrack_expired", status.conntrack_expired},
+          {"conntrack_accounting", status.conntrack_accounting},
           {"veths", veths},
           {"uplink", uplink}};
 }

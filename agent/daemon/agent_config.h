@@ -41,12 +41,15 @@ struct AgentConfig {
   LogLevel log_level = LogLevel::kInfo;
   // The node's uplink (FW_HOOK_UPLINK on its egress); empty: the default route's interface.
   std::string uplink;
+  // Per-flow packet and byte counters in the conntrack entries (FW_CFG_CT_ACCOUNTING).
+  bool conntrack_accounting = false;
   bool uninstall = false;  // remove every pin and attachment, then exit
 };
 
 // Reads the flags in `args` (without the program name) and, for each flag not given, its
 // environment variable through `getenv` (so tests need not touch the process's
-// environment). Without --source (and FLATWALL_SOURCE) the source is kubernetes inside a
+// environment). A boolean flag alone means true; `--flag=false` and its variable take
+// true or false. Without --source (and FLATWALL_SOURCE) the source is kubernetes inside a
 // cluster (KUBERNETES_SERVICE_HOST set). InvalidArgument naming the flag or variable for
 // an unknown flag, a missing value, an unparsable value, a missing node name or source
 // (except with --uninstall), or --kubeconfig/--context with a source other than kubernetes.

@@ -125,7 +125,9 @@ absl::Status Agent::Start() {
   // Listening first: /healthz answers while the first state compiles, /readyz says why
   // not yet.
   FW_ASSIGN_OR_RETURN(http_, HttpEndpoints::Start({.address = config_.listen}, registry_, health_));
-  FW_ASSIGN_OR_RETURN(datapath_, Datapath::Load({.pin_root = config_.bpffs_root}));
+  FW_ASSIGN_OR_RETURN(datapath_,
+                      Datapath::Load({.pin_root = config_.bpffs_root,
+                                      .conntrack_accounting = config_.conntrack_accounting}));
   reconciler_ = std::make_unique<Reconciler>(*datapath_, config_.node_name);
   if (config_.verdict_log != "off") {
     FW_ASSIGN_OR_RETURN(verdict_log_,
@@ -138,7 +140,8 @@ absl::Status Agent::Start() {
   }
   LogInfo(absl::StrCat("node ", config_.node_name, ": datapath pinned under ", config_.bpffs_root,
                        ", source ", source_->Describe(), ", listening on ", config_.listen,
-                       ", verdict log ", config_.verdict_log));
+                       ", verdict log ", config_.verdict_log, ", conntrack accounting ",
+                       config_.conntrack_accounting ? "on" : "off"));
   // An API source lists in the background; the loop takes its first state when complete.
   if (!source_->complete()) {
     LogInfo("waiting for the source's first complete state");
@@ -154,7 +157,9 @@ absl::Status Agent::InitialSync() {
   ReportSourceErrors();
   compiler::ClusterState state;
   for (compiler::ClusterEvent& event : events) state.Apply(std::move(event));
-  events = {};
+  // Frees the array (~40 MB at 100k pods) before the compile; `events = {}` would only
+  // clear it and keep the capacity.
+  std::vector<compiler::ClusterEvent>().swap(events);
   absl::StatusOr<ReconcileResult> result = reconciler_->Initialize(std::move(state));
   if (!result.ok()) Record(result, "initial sync");  // the tick retries it
   // Veths attached and metrics sampled before the agent reports ready.

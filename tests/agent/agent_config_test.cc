@@ -2,7 +2,10 @@
 #include "agent/daemon/agent_config.h"
 
 #include <map>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -34,7 +37,7 @@ TEST(AgentConfigTest, FlagsSetEverySetting) {
       {"--node-name", "node-1", "--source", "dir:/etc/flatwall", "--bpffs-root", "/sys/fs/bpf/x",
        "--verdict-log", "/var/log/v.jsonl", "--verdict-log-max-bytes", "1000",
        "--verdict-log-max-files", "3", "--listen", "127.0.0.1:9000", "--log-level", "debug",
-       "--uplink", "eth0"},
+       "--uplink", "eth0", "--conntrack-accounting"},
       env.Getter());
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->node_name, "node-1");
@@ -47,6 +50,7 @@ TEST(AgentConfigTest, FlagsSetEverySetting) {
   EXPECT_EQ(config->listen, "127.0.0.1:9000");
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
   EXPECT_EQ(config->uplink, "eth0");
+  EXPECT_TRUE(config->conntrack_accounting);
   EXPECT_FALSE(config->uninstall);
 }
 
@@ -63,6 +67,36 @@ TEST(AgentConfigTest, EnvironmentFillsFlagsNotGiven) {
   EXPECT_EQ(config->log_level, LogLevel::kWarning);
   EXPECT_EQ(config->bpffs_root, "/sys/fs/bpf/flatwall");  // the default
   EXPECT_EQ(config->verdict_log, "-");
+  EXPECT_FALSE(config->conntrack_accounting);  // the default
+}
+
+TEST(AgentConfigTest, BooleanFlagAloneIsTrueAndTakesAnExplicitValueOrItsVariable) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* variable;  // FLATWALL_CONNTRACK_ACCOUNTING, or nullptr
+    bool expected;
+  };
+  const Case cases[] = {
+      {{}, nullptr, false},
+      {{"--conntrack-accounting"}, nullptr, true},
+      {{"--conntrack-accounting=true"}, nullptr, true},
+      {{"--conntrack-accounting=false"}, nullptr, false},
+      {{}, "true", true},
+      {{}, "false", false},
+      {{"--conntrack-accounting=false"}, "true", false},  // the flag wins
+      {{"--conntrack-accounting"}, "false", true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(absl::StrCat(c.args.empty() ? "(no flag)" : c.args[0], " with variable ",
+                              c.variable ? c.variable : "(unset)"));
+    std::map<std::string, std::string> variables = {{"NODE_NAME", "n"},
+                                                    {"FLATWALL_SOURCE", "dir:/m"}};
+    if (c.variable != nullptr) variables["FLATWALL_CONNTRACK_ACCOUNTING"] = c.variable;
+    FakeEnvironment env(variables);
+    absl::StatusOr<AgentConfig> config = ParseAgentConfig(c.args, env.Getter());
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->conntrack_accounting, c.expected);
+  }
 }
 
 TEST(AgentConfigTest, EmptyVariableCountsAsUnset) {
@@ -96,6 +130,10 @@ TEST(AgentConfigTest, BadValuesNameTheFlagAndVariable) {
       {{"--nodename", "n"}, "unknown option --nodename"},
       {{"--listen"}, "option --listen needs a value"},
       {{"stray"}, "unexpected argument \"stray\""},
+      {{"--conntrack-accounting=maybe"},
+       "--conntrack-accounting (FLATWALL_CONNTRACK_ACCOUNTING) \"maybe\": expected true or false"},
+      // A boolean's value is given with '=': a separate word is an argument.
+      {{"--conntrack-accounting", "false"}, "unexpected argument \"false\""},
   };
   FakeEnvironment env({{"NODE_NAME", "n"}, {"FLATWALL_SOURCE", "dir:/m"}});
   for (const Case& c : cases) {
@@ -104,6 +142,15 @@ TEST(AgentConfigTest, BadValuesNameTheFlagAndVariable) {
     EXPECT_THAT(config,
                 testing::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.expected)));
   }
+}
+
+TEST(AgentConfigTest, BadBooleanVariableNamesTheFlagAndVariable) {
+  FakeEnvironment env({{"NODE_NAME", "n"},
+                       {"FLATWALL_SOURCE", "dir:/m"},
+                       {"FLATWALL_CONNTRACK_ACCOUNTING", "on!"}});
+  EXPECT_THAT(ParseAgentConfig({}, env.Getter()),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("(FLATWALL_CONNTRACK_ACCOUNTING) \"on!\"")));
 }
 
 TEST(AgentConfigTest, MissingSourceIsAnError) {
@@ -168,7 +215,9 @@ TEST(AgentConfigTest, UsageListsEveryFlagWithItsVariable) {
                            "--bpffs-root (FLATWALL_BPFFS_ROOT", "--verdict-log (FLATWALL_VERDICT_LOG",
                            "--listen (FLATWALL_LISTEN", "--log-level (FLATWALL_LOG_LEVEL",
                            "--uplink (FLATWALL_UPLINK", "--kubeconfig (KUBECONFIG",
-                           "--context (FLATWALL_KUBE_CONTEXT", "--uninstall"}) {
+                           "--context (FLATWALL_KUBE_CONTEXT",
+                           "--conntrack-accounting (FLATWALL_CONNTRACK_ACCOUNTING, default false)",
+                           "--uninstall"}) {
     EXPECT_THAT(usage, HasSubstr(text));
   }
 }

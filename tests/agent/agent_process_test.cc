@@ -1,12 +1,18 @@
 // The real `flatwall-agent` binary as a process with the directory source
 // (agent_process_fixture.h runs it): exit codes and messages, /readyz and /metrics over
 // HTTP, the pinned maps.
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "abi/datapath_maps.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/lab/run_command.h"
@@ -52,7 +58,9 @@ TEST_F(AgentProcessTest, HelpPrintsEveryFlagAndExitsZero) {
   for (const char* flag : {"--node-name (NODE_NAME", "--source (FLATWALL_SOURCE",
                            "--bpffs-root (FLATWALL_BPFFS_ROOT", "--verdict-log (FLATWALL_VERDICT_LOG",
                            "--listen (FLATWALL_LISTEN", "--log-level (FLATWALL_LOG_LEVEL",
-                           "--uplink (FLATWALL_UPLINK", "--uninstall"}) {
+                           "--uplink (FLATWALL_UPLINK",
+                           "--conntrack-accounting (FLATWALL_CONNTRACK_ACCOUNTING",
+                           "--uninstall"}) {
     EXPECT_THAT(exit.output, HasSubstr(flag));
   }
 }
@@ -184,6 +192,59 @@ TEST_F(AgentProcessTest, SigtermExitsZeroAndASecondStartAdoptsThePins) {
   EXPECT_TRUE(WaitForEndpoints({Ip("10.60.0.1"), Ip("10.60.0.2"), Ip("10.60.0.3")}));
   EXPECT_EQ(Terminate(second), 0);
   EXPECT_THAT(Log(), Not(HasSubstr(" error ")));
+}
+
+// fw_config_v1[0] as pinned under pin_root; the test fails when it cannot be read.
+fw_config PinnedConfig(const std::string& pin_root) {
+  fw_config config{};
+  const int fd = bpf_obj_get(absl::StrCat(pin_root, "/", FW_PIN_CONFIG).c_str());
+  EXPECT_GE(fd, 0) << std::strerror(errno);
+  const uint32_t index = 0;
+  if (fd >= 0) {
+    EXPECT_EQ(bpf_map_lookup_elem(fd, &index, &config), 0) << std::strerror(errno);
+    close(fd);
+  }
+  return config;
+}
+
+void WritePinnedConfig(const std::string& pin_root, const fw_config& config) {
+  const int fd = bpf_obj_get(absl::StrCat(pin_root, "/", FW_PIN_CONFIG).c_str());
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  const uint32_t index = 0;
+  EXPECT_EQ(bpf_map_update_elem(fd, &index, &config, BPF_ANY), 0) << std::strerror(errno);
+  close(fd);
+}
+
+// Each start sets or clears FW_CFG_CT_ACCOUNTING, also in an adopted configuration, and
+// keeps the rest of it: here FW_CFG_EVENTS, as an agent killed while reading events
+// leaves it.
+TEST_F(AgentProcessTest, ConntrackAccountingReachesTheConfigOnEveryStartKeepingOtherFlags) {
+  std::vector<std::string> with_flag = Flags();
+  with_flag.push_back("--conntrack-accounting");
+  pid_t first = StartReady(with_flag);
+  ASSERT_GT(first, 0);
+  fw_config config = PinnedConfig(pin_root_);
+  EXPECT_EQ(config.flags & FW_CFG_CT_ACCOUNTING, FW_CFG_CT_ACCOUNTING);
+  EXPECT_EQ(config.service_mark, FW_DEFAULT_SERVICE_MARK);
+  EXPECT_EQ(Terminate(first), 0);
+  config = PinnedConfig(pin_root_);
+  config.flags |= FW_CFG_EVENTS;
+  config.generation += 1000;  // far from what a fresh configuration reaches
+  WritePinnedConfig(pin_root_, config);
+  const uint32_t generation = config.generation;
+
+  pid_t second = StartReady(Flags());  // the default: off
+  ASSERT_GT(second, 0);
+  config = PinnedConfig(pin_root_);
+  EXPECT_EQ(config.flags, static_cast<uint32_t>(FW_CFG_EVENTS));
+  EXPECT_GE(config.generation, generation);  // adopted, not reset to 1
+  EXPECT_EQ(Terminate(second), 0);
+
+  pid_t third = StartReady(Flags(), {"FLATWALL_CONNTRACK_ACCOUNTING=true"});
+  ASSERT_GT(third, 0);
+  EXPECT_EQ(PinnedConfig(pin_root_).flags,
+            static_cast<uint32_t>(FW_CFG_EVENTS | FW_CFG_CT_ACCOUNTING));
+  EXPECT_EQ(Terminate(third), 0);
 }
 
 TEST_F(AgentProcessTest, UninstallRemovesThePinRootAndIsIdempotent) {

@@ -230,6 +230,31 @@ TEST_F(StatusTest, TextListsTheSameFigures) {
   EXPECT_THAT(result.out, HasSubstr(" attached yes\n"));
 }
 
+// Off (the agent's default): one line says so and how to turn them on; JSON says false.
+TEST_F(StatusTest, PerFlowCountersOffSaysSoAndNamesTheAgentFlag) {
+  const Result text = Status({"--bpffs-root", root_});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out,
+              HasSubstr("conntrack entries: 0 (0 live, 0 expired)\n"
+                        "per-flow counters: off (flatwall-agent --conntrack-accounting)\n"));
+  const Result result = Status({"--bpffs-root", root_, "-o", "json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out)["conntrack_accounting"], false);
+}
+
+TEST_F(StatusTest, PerFlowCountersOnWhenTheNodesConfigHasTheFlag) {
+  absl::StatusOr<fw_config> config = datapath_->ReadConfig();
+  FW_ASSERT_OK(config);
+  config->flags |= FW_CFG_CT_ACCOUNTING;
+  FW_ASSERT_OK(datapath_->WriteConfig(*config));
+  const Result text = Status({"--bpffs-root", root_});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("expired)\nper-flow counters: on\n"));
+  const Result result = Status({"--bpffs-root", root_, "-o", "json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out)["conntrack_accounting"], true);
+}
+
 TEST_F(StatusTest, EmptyPinRootExitsOneNamingTheDirectory) {
   const std::string empty = absl::StrCat("/sys/fs/bpf/fwt-status-empty-", getpid());
   ASSERT_EQ(mkdir(empty.c_str(), 0700), 0);

@@ -1,7 +1,8 @@
 // Conntrack through the real programs: replies and later packets of allowed flows,
-// lifetimes decided in the datapath, revocation after a policy change, ICMP echo and
-// related ICMP errors.
+// per-flow counters with and without FW_CFG_CT_ACCOUNTING, lifetimes decided in the
+// datapath, revocation after a policy change, ICMP echo and related ICMP errors.
 #include <netinet/in.h>
+#include <time.h>
 
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ class ConntrackTest : public DatapathTest {
       EXPECT_EQ(Run(step.hook, step.frame).verdict, FW_VERDICT_ALLOW);
     }
   }
+
+  // Sets or clears FW_CFG_CT_ACCOUNTING, as the agent's --conntrack-accounting does.
+  void SetAccounting(bool on) {
+    fw_config config = Config();
+    config.flags = on ? config.flags | FW_CFG_CT_ACCOUNTING : config.flags & ~FW_CFG_CT_ACCOUNTING;
+    SetConfig(config);
+  }
 };
 
 TEST_F(ConntrackTest, ReplyOfAllowedFlowPassesWhereThePolicyWouldDropIt) {
@@ -76,6 +84,7 @@ TEST_F(ConntrackTest, ReplyToFlowOfUnisolatedDirectionPassesIsolatedDirection) {
 }
 
 TEST_F(ConntrackTest, FlowEntryCountsBothDirections) {
+  SetAccounting(true);
   RunSteps({{FW_HOOK_TO_POD, ToServer(kSyn)},
             {FW_HOOK_FROM_POD, FromServer(kSyn | kAck)},
             {FW_HOOK_TO_POD, ToServer(kAck)},
@@ -96,6 +105,43 @@ TEST_F(ConntrackTest, FlowEntryCountsBothDirections) {
   EXPECT_EQ(value.tcp_flags[FW_CT_ORIGINAL], kSyn | kAck);
   EXPECT_EQ(value.tcp_flags[FW_CT_REPLY], kSyn | kAck);
   EXPECT_EQ(value.generation, Config().generation);
+}
+
+// Off (the default), an entry keeps its first packet's count while the TCP flags and the
+// last-seen time still follow the flow; switched on, the next packets of that same entry
+// count in both directions.
+TEST_F(ConntrackTest, AccountingSwitchDecidesWhetherEstablishedPacketsCount) {
+  ASSERT_EQ(Config().flags & FW_CFG_CT_ACCOUNTING, 0u);
+  const std::vector<uint8_t> syn = ToServer(kSyn);
+  const std::vector<uint8_t> syn_ack = FromServer(kSyn | kAck);
+  const std::vector<uint8_t> ack = ToServer(kAck);
+  RunSteps({{FW_HOOK_TO_POD, syn}, {FW_HOOK_FROM_POD, syn_ack}, {FW_HOOK_TO_POD, ack}});
+  AgeFlows(10 * kSecond);
+  RunSteps({{FW_HOOK_TO_POD, ack}});
+  auto flows = Flows();
+  ASSERT_EQ(flows.size(), 1u);
+  fw_ct_value value = flows[0].second;
+  EXPECT_EQ(value.packets[FW_CT_ORIGINAL], 1u);
+  EXPECT_EQ(value.packets[FW_CT_REPLY], 0u);
+  EXPECT_EQ(value.bytes[FW_CT_ORIGINAL], syn.size());
+  EXPECT_EQ(value.bytes[FW_CT_REPLY], 0u);
+  EXPECT_EQ(value.tcp_flags[FW_CT_ORIGINAL], kSyn | kAck);
+  EXPECT_EQ(value.tcp_flags[FW_CT_REPLY], kSyn | kAck);
+  timespec now{};
+  ASSERT_EQ(clock_gettime(CLOCK_MONOTONIC_COARSE, &now), 0);
+  const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * kSecond + now.tv_nsec;
+  EXPECT_GT(value.last_seen_ns, now_ns - 5 * kSecond);  // refreshed after AgeFlows
+
+  SetAccounting(true);
+  const std::vector<uint8_t> reply = FromServer(kAck);
+  RunSteps({{FW_HOOK_TO_POD, ack}, {FW_HOOK_FROM_POD, reply}, {FW_HOOK_FROM_POD, reply}});
+  flows = Flows();
+  ASSERT_EQ(flows.size(), 1u);
+  value = flows[0].second;
+  EXPECT_EQ(value.packets[FW_CT_ORIGINAL], 2u);
+  EXPECT_EQ(value.packets[FW_CT_REPLY], 2u);
+  EXPECT_EQ(value.bytes[FW_CT_ORIGINAL], syn.size() + ack.size());
+  EXPECT_EQ(value.bytes[FW_CT_REPLY], 2 * reply.size());
 }
 
 TEST_F(ConntrackTest, EntriesPastTheirLifetimeAreJudgedAsNew) {
