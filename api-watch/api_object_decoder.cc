@@ -207,15 +207,6 @@ absl::StatusOr<Meta> ReadMeta(ResourceKind kind, const Node& metadata) {
   return meta;
 }
 
-std::string ApiPath(ResourceKind kind, const Meta& meta) {
-  std::string collection(CollectionPath(kind));
-  if (kind == ResourceKind::kNamespace) return absl::StrCat(collection, "/", meta.name);
-  // "/api/v1/pods" -> "/api/v1/namespaces/<ns>/pods/<name>"
-  size_t slash = collection.rfind('/');
-  return absl::StrCat(collection.substr(0, slash), "/namespaces/", meta.namespace_name,
-                      collection.substr(slash), "/", meta.name);
-}
-
 absl::StatusOr<compiler::LabelSelectorRequirement> ReadRequirement(const Node& node) {
   using Operator = compiler::LabelSelectorRequirement::Operator;
   static constexpr std::pair<std::string_view, Operator> kOperators[] = {
@@ -349,7 +340,6 @@ absl::StatusOr<std::vector<compiler::PolicyRule>> ReadRules(const Node& node,
 
 absl::StatusOr<compiler::Namespace> DecodeNamespace(const Node& root, Meta meta) {
   compiler::Namespace ns;
-  ns.source = {ApiPath(ResourceKind::kNamespace, meta), 0};
   ns.name = std::move(meta.name);
   ns.uid = std::move(meta.uid);
   FW_ASSIGN_OR_RETURN(ns.labels, ReadStringMap(root["metadata"]["labels"]));
@@ -376,7 +366,6 @@ absl::Status ReadContainerPorts(const Node& container, std::vector<compiler::Con
 
 absl::StatusOr<compiler::Pod> DecodePod(const Node& root, Meta meta) {
   compiler::Pod pod;
-  pod.source = {ApiPath(ResourceKind::kPod, meta), 0};
   pod.namespace_name = std::move(meta.namespace_name);
   pod.name = std::move(meta.name);
   pod.uid = std::move(meta.uid);
@@ -412,7 +401,6 @@ absl::StatusOr<compiler::Pod> DecodePod(const Node& root, Meta meta) {
 
 absl::StatusOr<compiler::Service> DecodeService(const Node& root, Meta meta) {
   compiler::Service service;
-  service.source = {ApiPath(ResourceKind::kService, meta), 0};
   service.namespace_name = std::move(meta.namespace_name);
   service.name = std::move(meta.name);
 
@@ -452,7 +440,6 @@ absl::StatusOr<compiler::Service> DecodeService(const Node& root, Meta meta) {
 
 absl::StatusOr<compiler::NetworkPolicy> DecodeNetworkPolicy(const Node& root, Meta meta) {
   compiler::NetworkPolicy policy;
-  policy.source = {ApiPath(ResourceKind::kNetworkPolicy, meta), 0};
   policy.namespace_name = std::move(meta.namespace_name);
   policy.name = std::move(meta.name);
   policy.uid = std::move(meta.uid);
@@ -500,28 +487,22 @@ absl::StatusOr<ClusterObject> DecodeKind(ResourceKind kind, const Node& root, Me
 }
 
 ClusterObject IdentityObject(ResourceKind kind, Meta meta) {
-  std::string source = ApiPath(kind, meta);
   switch (kind) {
     case ResourceKind::kNamespace:
-      return compiler::Namespace{.name = std::move(meta.name),
-                                 .uid = std::move(meta.uid),
-                                 .source = {std::move(source), 0}};
+      return compiler::Namespace{.name = std::move(meta.name), .uid = std::move(meta.uid)};
     case ResourceKind::kPod:
       return compiler::Pod{.namespace_name = std::move(meta.namespace_name),
                            .name = std::move(meta.name),
-                           .uid = std::move(meta.uid),
-                           .source = {std::move(source), 0}};
+                           .uid = std::move(meta.uid)};
     case ResourceKind::kService:
       return compiler::Service{.namespace_name = std::move(meta.namespace_name),
-                               .name = std::move(meta.name),
-                               .source = {std::move(source), 0}};
+                               .name = std::move(meta.name)};
     case ResourceKind::kNetworkPolicy:
       break;
   }
   return compiler::NetworkPolicy{.namespace_name = std::move(meta.namespace_name),
                                  .name = std::move(meta.name),
-                                 .uid = std::move(meta.uid),
-                                 .source = {std::move(source), 0}};
+                                 .uid = std::move(meta.uid)};
 }
 
 // Checks the root and kind and reads the metadata, errors prefixed with the kind.

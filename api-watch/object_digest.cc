@@ -50,6 +50,7 @@ class CanonicalWriter {
       Add(value);
     }
   }
+  void Add(const compiler::LabelSet& labels) { Add(labels.map()); }
   template <typename T>
   void Add(const std::optional<T>& value) {
     Add(value.has_value());

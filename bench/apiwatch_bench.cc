@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
@@ -206,8 +207,12 @@ int RunClient(const Flags& flags, int commands, int replies) {
   std::vector<compiler::ClusterEvent> queued;  // as KubernetesSource's queue, --state=1
   auto sink = [&](std::vector<compiler::ClusterEvent> events) {
     if (!streaming) {
-      if (flags.state == 1) {
-        for (compiler::ClusterEvent& event : events) queued.push_back(std::move(event));
+      if (flags.state != 1) return;
+      if (queued.empty()) {
+        queued = std::move(events);
+      } else {
+        queued.insert(queued.end(), std::make_move_iterator(events.begin()),
+                      std::make_move_iterator(events.end()));
       }
       return;
     }
@@ -258,7 +263,7 @@ int RunClient(const Flags& flags, int commands, int replies) {
   if (flags.state == 1) {
     ResetPeakRss();
     for (compiler::ClusterEvent& event : queued) state.Apply(std::move(event));  // as the agent
-    queued = {};
+    std::vector<compiler::ClusterEvent>().swap(queued);  // `= {}` would keep the capacity
     state_peak = StatusMegabytes("VmHWM") - rss_before;
     state_heap = HeapInUseMegabytes() - heap_before;
   }

@@ -101,7 +101,7 @@ size_t IdentityKeyGrouper::Add(const Pod& pod, const Labels& namespace_labels) {
   PortTriples ports = NamedPortTriples(pod);
   // Only for bucketing: equal keys hash equally, and a bucket is searched exactly.
   internal::StableHasher hasher;
-  hasher.AddString(pod.namespace_name).AddMap(pod.labels);
+  hasher.AddString(pod.namespace_name).AddMap(pod.labels.map());
   for (const auto& [name, protocol, port] : ports) {
     hasher.AddString(*name).AddInt(static_cast<uint8_t>(protocol)).AddInt(port);
   }

@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "policy-compiler/ip_prefix.h"
+#include "policy-compiler/label_set.h"
 
 namespace flatwall::compiler {
 
-using Labels = std::map<std::string, std::string>;
-
-// Where an object came from, for error messages and the verdict log.
+// Where an object came from, for error messages and the verdict log. Objects from the
+// Kubernetes API leave it empty: their kind and key say where they are.
 struct SourceLocation {
   std::string file;
   int line = 0;  // 1-based line of the object's first line; 0 when unknown
@@ -76,7 +76,7 @@ struct Pod {
   std::string namespace_name;
   std::string name;
   std::string uid;
-  Labels labels;
+  LabelSet labels;  // shared with the pods that carry the same labels (label_set.h)
   std::string node_name;  // empty while unscheduled
   bool host_network = false;
   std::vector<ContainerPort> ports;  // from every container

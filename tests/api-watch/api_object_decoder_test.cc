@@ -55,8 +55,7 @@ TEST(ApiObjectDecoderTest, PodKeepsOnlyTheFieldsTheModelHolds) {
                                {"dns-udp", 5353, Protocol::kUdp},
                                {"", 7000, Protocol::kTcp},
                                {"metrics", 9100, Protocol::kTcp}},
-                     .ips = {Ip("10.10.1.57"), Ip("fd00:10:1::39")},
-                     .source = {"/api/v1/namespaces/shop/pods/web-7d4b9c6f5-x2x9q", 0}};
+                     .ips = {Ip("10.10.1.57"), Ip("fd00:10:1::39")}};
   EXPECT_EQ(DecodeAs<compiler::Pod>(ResourceKind::kPod, TestObject("pod.json")), want);
 }
 
@@ -66,8 +65,7 @@ TEST(ApiObjectDecoderTest, NamespaceAlwaysCarriesItsNameLabel) {
   compiler::Namespace want{
       .name = "shop",
       .uid = "b1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
-      .labels = {{"kubernetes.io/metadata.name", "shop"}, {"team", "payments"}},
-      .source = {"/api/v1/namespaces/shop", 0}};
+      .labels = {{"kubernetes.io/metadata.name", "shop"}, {"team", "payments"}}};
   EXPECT_EQ(DecodeAs<compiler::Namespace>(ResourceKind::kNamespace, object), want);
 }
 
@@ -80,8 +78,8 @@ TEST(ApiObjectDecoderTest, NetworkPolicyDecodesEveryField) {
   EXPECT_EQ(policy.generation, 3);
   EXPECT_EQ(policy.annotations,
             (std::map<std::string, std::string>{{"flatwall.io/log-allowed", "true"}}));
-  EXPECT_EQ(policy.source.file,
-            "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies/web-allow");
+  // An API object's kind and key say where it is: no source location is kept.
+  EXPECT_EQ(policy.source, compiler::SourceLocation{});
   compiler::LabelSelector pod_selector{
       .match_labels = {{"app.kubernetes.io/name", "web"}},
       .match_expressions = {{"tier", Operator::kIn, {"edge", "frontend"}},
@@ -124,8 +122,7 @@ TEST(ApiObjectDecoderTest, ServiceDefaultsUnsetTargetPortToPort) {
                          .selector = compiler::Labels{{"app.kubernetes.io/name", "web"}},
                          .ports = {{"http", Protocol::kTcp, 80, std::string("http")},
                                    {"metrics", Protocol::kTcp, 9100, uint16_t{9100}},
-                                   {"alt", Protocol::kUdp, 5353, uint16_t{5353}}},
-                         .source = {"/api/v1/namespaces/shop/services/web", 0}};
+                                   {"alt", Protocol::kUdp, 5353, uint16_t{5353}}}};
   EXPECT_EQ(DecodeAs<compiler::Service>(ResourceKind::kService, TestObject("service.json")), want);
 }
 

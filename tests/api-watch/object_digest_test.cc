@@ -74,8 +74,9 @@ TEST(ObjectDigestTest, ChangingAnyFieldTheModelHoldsChangesTheDigest) {
   using compiler::Pod;
   using compiler::Service;
   std::vector<Mutation> mutations = {
-      {"pod label value", BasePod(), Change<Pod>([](Pod& p) { p.labels["app"] = "db"; })},
-      {"pod label added", BasePod(), Change<Pod>([](Pod& p) { p.labels["x"] = ""; })},
+      {"pod label value", BasePod(), Change<Pod>([](Pod& p) { p.labels = {{"app", "db"}}; })},
+      {"pod label added", BasePod(),
+       Change<Pod>([](Pod& p) { p.labels = {{"app", "web"}, {"x", ""}}; })},
       {"pod node", BasePod(), Change<Pod>([](Pod& p) { p.node_name = "n2"; })},
       {"pod host network", BasePod(), Change<Pod>([](Pod& p) { p.host_network = true; })},
       {"pod uid", BasePod(), Change<Pod>([](Pod& p) { p.uid = "u2"; })},
