@@ -54,7 +54,7 @@ json ApiNamespace(int index) {
           {"status", {{"phase", "Active"}}}};
 }
 
-json ApiPod(int index, int namespaces) {
+json ApiPod(int index, int namespaces, bool unique_label) {
   int app = index % kApps;
   std::string app_name = absl::StrCat("app-", app);
   std::string hash = absl::StrFormat("%09x", app * 7919 + 12345);
@@ -103,6 +103,8 @@ json ApiPod(int index, int namespaces) {
                             {"f:podIP", json::object()},
                             {"f:podIPs", json::object()},
                             {"f:startTime", json::object()}}}})})}};
+  // As a StatefulSet's pods have: labels no other pod shares (interning's worst case).
+  if (unique_label) metadata["labels"]["statefulset.kubernetes.io/pod-name"] = name;
   json container = {
       {"name", "app"},
       {"image", image},

@@ -16,8 +16,9 @@ namespace flatwall::bench {
 // Namespace "ns-<index>" with team/env labels.
 nlohmann::json ApiNamespace(int index);
 // Pod `index` of `namespaces` namespaces: a unique IPv4 address, one of 50 apps, one of 100
-// nodes, two named container ports.
-nlohmann::json ApiPod(int index, int namespaces);
+// nodes, two named container ports; with `unique_label`, also a label of its own (as a
+// StatefulSet's pod-name label), so that no two pods share their label set.
+nlohmann::json ApiPod(int index, int namespaces, bool unique_label = false);
 // NetworkPolicy `index`: selects one app, allows ingress from another app and a namespace
 // label on the app's named port, and egress to a CIDR with an exception.
 nlohmann::json ApiNetworkPolicy(int index, int namespaces);

@@ -24,6 +24,7 @@
 //
 // Usage: apiwatch_bench [--pods=100000] [--policies=10000] [--namespaces=1000]
 //                       [--rate=1000] [--seconds=20] [--page-size=500] [--state=1]
+//                       [--unique-labels=0]   (1: every pod has a label set of its own)
 // Run by bench/run_apiwatch_bench.sh, never by ctest.
 #include <malloc.h>
 #include <sys/resource.h>
@@ -68,6 +69,7 @@ struct Flags {
   int seconds = 20;
   int page_size = 500;
   int state = 1;  // 1: the sink builds the agent's ClusterState; 0: it drops the events
+  int unique_labels = 0;  // 1: no two pods share their labels (ApiPod's unique_label)
 };
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
@@ -77,14 +79,15 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
                                        {"--rate", &flags.rate},
                                        {"--seconds", &flags.seconds},
                                        {"--page-size", &flags.page_size},
-                                       {"--state", &flags.state}};
+                                       {"--state", &flags.state},
+                                       {"--unique-labels", &flags.unique_labels}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     size_t equals = arg.find('=');
     auto flag = known.find(arg.substr(0, equals));
     if (equals == std::string::npos || flag == known.end() ||
         !absl::SimpleAtoi(arg.substr(equals + 1), flag->second) ||
-        *flag->second < (flag->first == "--state" ? 0 : 1)) {
+        *flag->second < (flag->first == "--state" || flag->first == "--unique-labels" ? 0 : 1)) {
       std::cerr << "bad argument " << arg << "\n";
       return false;
     }
@@ -154,7 +157,7 @@ int RunServer(const Flags& flags, int commands, int replies) {
   };
   for (int i = 0; i < flags.namespaces; ++i) upsert(ApiNamespace(i));
   for (int i = 0; i < flags.policies; ++i) upsert(ApiNetworkPolicy(i, flags.namespaces));
-  for (int i = 0; i < flags.pods; ++i) upsert(ApiPod(i, flags.namespaces));
+  for (int i = 0; i < flags.pods; ++i) upsert(ApiPod(i, flags.namespaces, flags.unique_labels != 0));
   api.Compact(api.resource_version());  // the history of the fill is not needed
   std::cerr << absl::StrFormat("server: %d objects written in %.1f s\n",
                                flags.namespaces + flags.policies + flags.pods,
@@ -172,7 +175,8 @@ int RunServer(const Flags& flags, int commands, int replies) {
     absl::Time due = stream_start + absl::Seconds(1) * (static_cast<double>(i) / flags.rate);
     absl::Duration wait = due - absl::Now();
     if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
-    nlohmann::json pod = ApiPod(static_cast<int>(i % flags.pods), flags.namespaces);
+    nlohmann::json pod =
+        ApiPod(static_cast<int>(i % flags.pods), flags.namespaces, flags.unique_labels != 0);
     pod["metadata"]["labels"][kStampLabel] = absl::StrCat(MonotonicNanos());
     upsert(std::move(pod));
   }
