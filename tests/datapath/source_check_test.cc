@@ -58,9 +58,7 @@ class SourceCheckTest : public DatapathTest {
   // Rewrites the veth every conntrack entry records.
   void SetFlowsVeth(uint32_t ifindex) {
     for (auto [key, value] : Flows()) {
-      value.veth_ifindex[0] = ifindex & 0xff;
-      value.veth_ifindex[1] = (ifindex >> 8) & 0xff;
-      value.veth_ifindex[2] = (ifindex >> 16) & 0xff;
+      fw_ct_set_veth(&value, ifindex);
       ASSERT_EQ(bpf_map_update_elem(datapath_->map_fd(DatapathMap::kConntrack), &key, &value,
                                     BPF_EXIST),
                 0);
@@ -141,8 +139,7 @@ TEST_F(SourceCheckTest, FlowsRecordTheVethOfTheirLocalEndpoint) {
   const auto flows = Flows();
   ASSERT_EQ(flows.size(), 2u);
   for (const auto& [key, value] : flows) {
-    EXPECT_EQ(value.veth_ifindex[0] | value.veth_ifindex[1] << 8 | value.veth_ifindex[2] << 16,
-              kTestRunIfindex);
+    EXPECT_EQ(fw_ct_veth(&value), kTestRunIfindex);
   }
 }
 

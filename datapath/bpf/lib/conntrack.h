@@ -55,11 +55,10 @@ static __always_inline void fw_ct_refresh(struct fw_ct_value *ct, const struct f
 	}
 }
 
-/* Whether the entry was made on the veth `ifindex` (struct fw_ct_value, veth_ifindex). */
+/* Whether the entry was made on the veth `ifindex`. */
 static __always_inline bool fw_ct_made_on_veth(const struct fw_ct_value *ct, __u32 ifindex)
 {
-	__u32 veth = ct->veth_ifindex[0] | (__u32)ct->veth_ifindex[1] << 8 |
-		     (__u32)ct->veth_ifindex[2] << 16;
+	__u32 veth = fw_ct_veth(ct);
 
 	return veth != 0 && veth == ifindex;
 }
@@ -83,11 +82,7 @@ static __always_inline bool fw_ct_create(const struct fw_ct_key *key, __u8 origi
 		.reason = reason,
 	};
 
-	if (veth < (1u << 24)) {
-		ct.veth_ifindex[0] = veth;
-		ct.veth_ifindex[1] = veth >> 8;
-		ct.veth_ifindex[2] = veth >> 16;
-	}
+	fw_ct_set_veth(&ct, veth);
 
 	return bpf_map_update_elem(&fw_ct_v1, key, &ct, BPF_ANY) == 0;
 }

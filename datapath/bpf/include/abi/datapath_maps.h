@@ -151,6 +151,25 @@ static inline int fw_ct_tcp_closing(const struct fw_ct_value *ct)
          ((ct->tcp_flags[FW_CT_ORIGINAL] & ct->tcp_flags[FW_CT_REPLY]) & FW_TCP_FIN);
 }
 
+/* The veth an entry was made on (fw_ct_value.veth_ifindex, 24 bits little-endian; 0 =
+ * unknown). Written once here for the programs and userspace readers. */
+static inline __u32 fw_ct_veth(const struct fw_ct_value *ct)
+{
+  return ct->veth_ifindex[0] | (__u32)ct->veth_ifindex[1] << 8 |
+         (__u32)ct->veth_ifindex[2] << 16;
+}
+
+/* Records `ifindex` as the entry's veth; an ifindex that needs more than 24 bits records 0
+ * (unknown), which never proves a source address. */
+static inline void fw_ct_set_veth(struct fw_ct_value *ct, __u32 ifindex)
+{
+  if (ifindex >= (1u << 24))
+    ifindex = 0;
+  ct->veth_ifindex[0] = ifindex & 0xff;
+  ct->veth_ifindex[1] = (ifindex >> 8) & 0xff;
+  ct->veth_ifindex[2] = (ifindex >> 16) & 0xff;
+}
+
 /* How long after its last packet an entry still stands for its flow. Written once here
  * for the programs (lib/conntrack.h) and userspace readers (`flatwall status`). Protocol
  * numbers are IANA's (TCP 6, ICMP 1, ICMPv6 58): the kernel's and libc's headers that
