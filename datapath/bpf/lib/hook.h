@@ -62,8 +62,9 @@ static __always_inline bool fw__related(const struct fw_packet *pkt, enum fw_hoo
 }
 
 /* The from-pod hook's conntrack lookup, made at step a2 (its entry can prove the source
- * address) and reused by step g instead of a second lookup. */
+ * address) and reused, key and result, by step g instead of a second lookup. */
 struct fw_ct_early {
+	struct fw_ct_key key;
 	struct fw_ct_value *ct;
 	bool done;
 };
@@ -76,12 +77,11 @@ static __always_inline bool fw__source_proven(const struct __sk_buff *skb,
 					      struct fw_ct_early *early)
 {
 	const struct fw_tuple *t = &pkt->tuple;
-	struct fw_ct_key key = {};
 
 	if (pkt->fragment == FW_FRAG_LATER)
 		return false;
-	fw_ct_key_init(&key, &t->saddr, &t->daddr, t->sport, t->dport, t->protocol);
-	early->ct = bpf_map_lookup_elem(&fw_ct_v1, &key);
+	fw_ct_key_init(&early->key, &t->saddr, &t->daddr, t->sport, t->dport, t->protocol);
+	early->ct = bpf_map_lookup_elem(&fw_ct_v1, &early->key);
 	early->done = true;
 	return early->ct && fw_ct_made_on_veth(early->ct, skb->ifindex);
 }
@@ -89,7 +89,8 @@ static __always_inline bool fw__source_proven(const struct __sk_buff *skb,
 /* Steps g and h for one endpoint's side of the packet: the local endpoint is the
  * packet's source (`local_is_src`) or destination, judged in `direction`. `veth` is
  * recorded in a new entry: the packet's veth when the local endpoint sits behind it, else
- * 0. `early`, when not NULL, is step a2's lookup of the same key. */
+ * 0. `early`, when not NULL and done, is step a2's lookup of the same key (its key and
+ * entry are used as they are). */
 static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_config *cfg,
 				      const struct fw_packet *pkt, __u64 now, __u8 direction,
 				      bool local_is_src, bool service_deferral, __u32 veth,
@@ -100,16 +101,22 @@ static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_con
 	const struct fw_addr *remote = local_is_src ? &t->daddr : &t->saddr;
 	__be16 rule_port = fw__is_icmp(t->protocol) ? 0 : t->dport;
 	const struct fw_endpoint_value *ep;
-	struct fw_ct_key key = {};
+	struct fw_ct_key own_key = {};
+	const struct fw_ct_key *key = &own_key;
 	struct fw_ct_value *ct;
 
 	d->local_is_src = local_is_src;
 	d->direction = direction;
-	fw_ct_key_init(&key, local, remote, local_is_src ? t->sport : t->dport,
-		       local_is_src ? t->dport : t->sport, t->protocol);
 
 	/* Step g. */
-	ct = early && early->done ? early->ct : bpf_map_lookup_elem(&fw_ct_v1, &key);
+	if (early && early->done) {
+		key = &early->key;
+		ct = early->ct;
+	} else {
+		fw_ct_key_init(&own_key, local, remote, local_is_src ? t->sport : t->dport,
+			       local_is_src ? t->dport : t->sport, t->protocol);
+		ct = bpf_map_lookup_elem(&fw_ct_v1, &own_key);
+	}
 	if (ct && fw_ct_alive(ct, t->protocol, pkt->tcp_flags, now)) {
 		__u32 ct_dir = ct->origin == direction ? FW_CT_ORIGINAL : FW_CT_REPLY;
 
@@ -123,12 +130,12 @@ static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_con
 				.direction = origin,
 				.protocol = t->protocol,
 				.port = fw__is_icmp(t->protocol) ? 0
-				       : origin == FW_DIR_EGRESS ? key.remote_port : key.local_port,
+				       : origin == FW_DIR_EGRESS ? key->remote_port : key->local_port,
 			};
 
 			fw_policy_lookup(&q, &d->result);
 			if (d->result.verdict != FW_VERDICT_ALLOW) {
-				bpf_map_delete_elem(&fw_ct_v1, &key);
+				bpf_map_delete_elem(&fw_ct_v1, key);
 				d->result.reason = FW_REASON_REVOKED;
 				d->direction = origin;
 				return;
@@ -173,7 +180,7 @@ static __always_inline void fw__judge(struct __sk_buff *skb, const struct fw_con
 		if (d->result.verdict != FW_VERDICT_ALLOW)
 			return;
 	}
-	if (!fw_ct_create(&key, direction, d->result.reason, d->service_mark ? FW_CT_SERVICE : 0,
+	if (!fw_ct_create(key, direction, d->result.reason, d->service_mark ? FW_CT_SERVICE : 0,
 			  cfg->generation, d->result.rule_id, pkt->tcp_flags, skb->len, now, veth)) {
 		fw_stat_add(FW_STAT_CONNTRACK_FAILED, 0);
 		return;
