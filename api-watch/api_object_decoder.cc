@@ -342,9 +342,10 @@ absl::StatusOr<compiler::Namespace> DecodeNamespace(const Node& root, Meta meta)
   compiler::Namespace ns;
   ns.name = std::move(meta.name);
   ns.uid = std::move(meta.uid);
-  FW_ASSIGN_OR_RETURN(ns.labels, ReadStringMap(root["metadata"]["labels"]));
+  FW_ASSIGN_OR_RETURN(Labels labels, ReadStringMap(root["metadata"]["labels"]));
   // The API server sets this label itself; older servers and hand-made objects may lack it.
-  ns.labels[compiler::kNamespaceNameLabel] = ns.name;
+  labels[compiler::kNamespaceNameLabel] = ns.name;
+  ns.labels = labels;
   FW_ASSIGN_OR_RETURN(ns.annotations, ReadFlatwallAnnotations(root["metadata"]["annotations"]));
   return ns;
 }

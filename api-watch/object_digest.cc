@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace flatwall::apiwatch {
 namespace {
 
@@ -26,9 +28,9 @@ class CanonicalWriter {
     uint64_t wide = static_cast<uint64_t>(value);
     bytes_.append(reinterpret_cast<const char*>(&wide), sizeof(wide));
   }
-  void Add(const std::string& text) {
+  void Add(absl::string_view text) {
     Add(text.size());
-    bytes_.append(text);
+    bytes_.append(text.data(), text.size());
   }
   void Add(const compiler::IpAddress& address) {
     bytes_.append(reinterpret_cast<const char*>(address.bytes().data()), address.bytes().size());
@@ -44,13 +46,9 @@ class CanonicalWriter {
   }
   template <typename K, typename V>
   void Add(const std::map<K, V>& map) {
-    Add(map.size());
-    for (const auto& [key, value] : map) {
-      Add(key);
-      Add(value);
-    }
+    AddPairs(map);
   }
-  void Add(const compiler::LabelSet& labels) { Add(labels.map()); }
+  void Add(const compiler::LabelSet& labels) { AddPairs(labels); }
   template <typename T>
   void Add(const std::optional<T>& value) {
     Add(value.has_value());
@@ -121,6 +119,16 @@ class CanonicalWriter {
   }
 
  private:
+  // A map or label set: the count, then each key and value, in key order.
+  template <typename Map>
+  void AddPairs(const Map& map) {
+    Add(map.size());
+    for (const auto& [key, value] : map) {
+      Add(key);
+      Add(value);
+    }
+  }
+
   template <typename... Fields>
   void AddAll(const Fields&... fields) {
     (Add(fields), ...);

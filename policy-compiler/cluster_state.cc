@@ -66,11 +66,15 @@ std::vector<const NetworkPolicy*> ClusterState::PoliciesInNamespace(
   return InNamespace(policies_, namespace_name);
 }
 
-Labels ClusterState::NamespaceLabels(const std::string& namespace_name) const {
-  Labels labels;
-  if (auto it = namespaces_.find(namespace_name); it != namespaces_.end()) {
-    labels = it->second.labels;
+LabelSet ClusterState::NamespaceLabels(const std::string& namespace_name) const {
+  auto it = namespaces_.find(namespace_name);
+  if (it != namespaces_.end()) {
+    auto name = it->second.labels.find(kNamespaceNameLabel);
+    if (name != it->second.labels.end() && name->second == namespace_name) {
+      return it->second.labels;
+    }
   }
+  Labels labels = it != namespaces_.end() ? it->second.labels.ToMap() : Labels();
   labels[kNamespaceNameLabel] = namespace_name;
   return labels;
 }

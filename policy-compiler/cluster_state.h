@@ -48,7 +48,7 @@ class ClusterState {
   // The labels a namespace selector sees for `namespace_name`: the namespace object's, or
   // only kubernetes.io/metadata.name=<name> while the object is absent. The name label is
   // always present (it is added if an object lacks it).
-  Labels NamespaceLabels(const std::string& namespace_name) const;
+  LabelSet NamespaceLabels(const std::string& namespace_name) const;
 
  private:
   std::map<std::string, Namespace> namespaces_;

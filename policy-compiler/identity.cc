@@ -23,6 +23,11 @@ void EraseSorted(std::vector<uint32_t>* ids, uint32_t id) {
   if (it != ids->end() && *it == id) ids->erase(it);
 }
 
+// by_label_'s key for one label of a set.
+std::pair<std::string, std::string> LabelKey(const LabelSet::value_type& label) {
+  return {std::string(label.first), std::string(label.second)};
+}
+
 const std::vector<uint32_t>& EmptyIds() {
   static const auto* const kEmpty = new std::vector<uint32_t>();
   return *kEmpty;
@@ -30,7 +35,7 @@ const std::vector<uint32_t>& EmptyIds() {
 
 }  // namespace
 
-IdentityKey MakeIdentityKey(const Pod& pod, const Labels& namespace_labels) {
+IdentityKey MakeIdentityKey(const Pod& pod, const LabelSet& namespace_labels) {
   IdentityKey key{pod.namespace_name, namespace_labels, pod.labels, {}};
   for (const ContainerPort& port : pod.ports) {
     if (port.name.empty()) continue;
@@ -45,7 +50,7 @@ IdentityKey MakeIdentityKey(const Pod& pod, const Labels& namespace_labels) {
 
 uint64_t HashIdentityKey(const IdentityKey& key) {
   internal::StableHasher hasher;
-  hasher.AddString(key.namespace_name).AddMap(key.namespace_labels).AddMap(key.labels);
+  hasher.AddString(key.namespace_name).AddLabels(key.namespace_labels).AddLabels(key.labels);
   hasher.AddInt(key.named_ports.size());
   for (const auto& [name, ports] : key.named_ports) {
     hasher.AddString(name).AddInt(ports.size());
@@ -97,11 +102,11 @@ bool NamedPortsEqual(const NamedPortTable& table, const PortTriples& triples) {
 
 }  // namespace
 
-size_t IdentityKeyGrouper::Add(const Pod& pod, const Labels& namespace_labels) {
+size_t IdentityKeyGrouper::Add(const Pod& pod, const LabelSet& namespace_labels) {
   PortTriples ports = NamedPortTriples(pod);
   // Only for bucketing: equal keys hash equally, and a bucket is searched exactly.
   internal::StableHasher hasher;
-  hasher.AddString(pod.namespace_name).AddMap(pod.labels.map());
+  hasher.AddString(pod.namespace_name).AddLabels(pod.labels);
   for (const auto& [name, protocol, port] : ports) {
     hasher.AddString(*name).AddInt(static_cast<uint8_t>(protocol)).AddInt(port);
   }
@@ -192,9 +197,9 @@ void IdentityTable::Renumber(
   RebuildIndexes();
 }
 
-const std::map<Labels, std::vector<uint32_t>>& IdentityTable::InNamespace(
+const std::map<LabelSet, std::vector<uint32_t>>& IdentityTable::InNamespace(
     const std::string& name) const {
-  static const auto* const kNone = new std::map<Labels, std::vector<uint32_t>>();
+  static const auto* const kNone = new std::map<LabelSet, std::vector<uint32_t>>();
   auto it = by_namespace_.find(name);
   return it == by_namespace_.end() ? *kNone : it->second;
 }
@@ -212,7 +217,7 @@ const std::vector<uint32_t>& IdentityTable::WithNamedPort(const std::string& por
 
 void IdentityTable::Index(uint32_t id, const IdentityKey& key) {
   InsertSorted(&by_namespace_[key.namespace_name][key.namespace_labels], id);
-  for (const auto& label : key.labels) InsertSorted(&by_label_[label], id);
+  for (const auto& label : key.labels) InsertSorted(&by_label_[LabelKey(label)], id);
   for (const auto& [name, ports] : key.named_ports) InsertSorted(&by_named_port_[name], id);
 }
 
@@ -227,7 +232,7 @@ void IdentityTable::Unindex(uint32_t id, const IdentityKey& key) {
     if (ns->second.empty()) by_namespace_.erase(ns);
   }
   for (const auto& label : key.labels) {
-    auto it = by_label_.find(label);
+    auto it = by_label_.find(LabelKey(label));
     if (it == by_label_.end()) continue;
     EraseSorted(&it->second, id);
     if (it->second.empty()) by_label_.erase(it);
@@ -251,7 +256,7 @@ void IdentityTable::RebuildIndexes() {
   std::sort(all.begin(), all.end());
   for (const auto& [id, key] : all) {
     by_namespace_[key->namespace_name][key->namespace_labels].push_back(id);
-    for (const auto& label : key->labels) by_label_[label].push_back(id);
+    for (const auto& label : key->labels) by_label_[LabelKey(label)].push_back(id);
     for (const auto& [name, ports] : key->named_ports) by_named_port_[name].push_back(id);
   }
 }

@@ -29,8 +29,8 @@ using NamedPortTable = std::map<std::string, std::vector<std::pair<Protocol, uin
 
 struct IdentityKey {
   std::string namespace_name;
-  Labels namespace_labels;
-  Labels labels;
+  LabelSet namespace_labels;
+  LabelSet labels;
   NamedPortTable named_ports;
 
   friend auto operator<=>(const IdentityKey&, const IdentityKey&) = default;
@@ -38,7 +38,7 @@ struct IdentityKey {
 };
 
 // The identity key of `pod` in a namespace labelled `namespace_labels`.
-IdentityKey MakeIdentityKey(const Pod& pod, const Labels& namespace_labels);
+IdentityKey MakeIdentityKey(const Pod& pod, const LabelSet& namespace_labels);
 
 // The stable hash the identity id is derived from.
 uint64_t HashIdentityKey(const IdentityKey& key);
@@ -54,7 +54,7 @@ std::vector<uint16_t> ResolveNamedPort(const IdentityKey& key, const std::string
 class IdentityKeyGrouper {
  public:
   // The group of `pod`, created (with a key built from `namespace_labels`) if new.
-  size_t Add(const Pod& pod, const Labels& namespace_labels);
+  size_t Add(const Pod& pod, const LabelSet& namespace_labels);
   // Each group's key and number of pods, indexed by group.
   std::vector<std::pair<IdentityKey, uint32_t>>& groups() { return groups_; }
 
@@ -100,8 +100,8 @@ class IdentityTable {
   // Index lookups; each list is sorted by id, and empty when nothing matches.
   // Identities of one namespace, grouped by the namespace labels they carry (during a
   // namespace relabel both the old and the new labels are live for a moment).
-  const std::map<Labels, std::vector<uint32_t>>& InNamespace(const std::string& name) const;
-  const std::map<std::string, std::map<Labels, std::vector<uint32_t>>>& namespaces() const {
+  const std::map<LabelSet, std::vector<uint32_t>>& InNamespace(const std::string& name) const;
+  const std::map<std::string, std::map<LabelSet, std::vector<uint32_t>>>& namespaces() const {
     return by_namespace_;
   }
   const std::vector<uint32_t>& WithLabel(const std::string& key, const std::string& value) const;
@@ -116,7 +116,7 @@ class IdentityTable {
 
   internal::ContentIds<IdentityKey> ids_;
   absl::flat_hash_map<uint32_t, uint32_t> pod_counts_;
-  std::map<std::string, std::map<Labels, std::vector<uint32_t>>> by_namespace_;
+  std::map<std::string, std::map<LabelSet, std::vector<uint32_t>>> by_namespace_;
   absl::flat_hash_map<std::pair<std::string, std::string>, std::vector<uint32_t>> by_label_;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> by_named_port_;
 };

@@ -64,8 +64,8 @@ struct PolicyInfo {
 struct IdentityInfo {
   uint32_t identity = 0;
   std::string namespace_name;
-  Labels labels;
-  Labels namespace_labels;
+  LabelSet labels;
+  LabelSet namespace_labels;
 };
 
 // A local pod IP and who it belongs to.

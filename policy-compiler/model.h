@@ -56,7 +56,7 @@ struct LabelSelector {
 struct Namespace {
   std::string name;
   std::string uid;
-  Labels labels;  // always includes kubernetes.io/metadata.name=<name>
+  LabelSet labels;  // always includes kubernetes.io/metadata.name=<name>
   // Only Flatwall's own (annotations.h): both decoders drop the others.
   std::map<std::string, std::string> annotations;
   SourceLocation source;

@@ -8,7 +8,7 @@
 namespace flatwall::compiler {
 namespace {
 
-bool HasValue(const LabelSelectorRequirement& requirement, const std::string& value) {
+bool HasValue(const LabelSelectorRequirement& requirement, absl::string_view value) {
   // Values are few; a linear scan does not rely on the decoder having sorted them.
   return std::find(requirement.values.begin(), requirement.values.end(), value) !=
          requirement.values.end();
@@ -21,7 +21,7 @@ void AppendField(std::string* out, const std::string& field) {
 
 }  // namespace
 
-bool RequirementMatches(const LabelSelectorRequirement& requirement, const Labels& labels) {
+bool RequirementMatches(const LabelSelectorRequirement& requirement, const LabelSet& labels) {
   auto it = labels.find(requirement.key);
   bool present = it != labels.end();
   switch (requirement.op) {
@@ -37,7 +37,7 @@ bool RequirementMatches(const LabelSelectorRequirement& requirement, const Label
   return false;
 }
 
-bool SelectorMatches(const LabelSelector& selector, const Labels& labels) {
+bool SelectorMatches(const LabelSelector& selector, const LabelSet& labels) {
   for (const auto& [key, value] : selector.match_labels) {
     auto it = labels.find(key);
     if (it == labels.end() || it->second != value) return false;

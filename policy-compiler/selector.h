@@ -14,11 +14,11 @@ namespace flatwall::compiler {
 
 // Whether `labels` satisfy one requirement. NotIn and DoesNotExist match objects that lack
 // the key; In with no values matches nothing (the API server rejects it anyway).
-bool RequirementMatches(const LabelSelectorRequirement& requirement, const Labels& labels);
+bool RequirementMatches(const LabelSelectorRequirement& requirement, const LabelSet& labels);
 
 // Whether `labels` satisfy every matchLabels pair and every requirement of `selector`.
 // The empty selector matches every object.
-bool SelectorMatches(const LabelSelector& selector, const Labels& labels);
+bool SelectorMatches(const LabelSelector& selector, const LabelSet& labels);
 
 // True for the selector with no matchLabels and no matchExpressions.
 bool IsEmptySelector(const LabelSelector& selector);

@@ -20,7 +20,7 @@ using compiler::MapImage;
 
 std::string Hex(uint32_t value) { return absl::StrFormat("0x%08x", value); }
 
-std::string FormatLabels(const compiler::Labels& labels) {
+std::string FormatLabels(const compiler::LabelSet& labels) {
   return absl::StrCat("{", absl::StrJoin(labels, ",", absl::PairFormatter("=")), "}");
 }
 
@@ -184,7 +184,7 @@ nlohmann::json FormatImageJson(const MapImage& image, const std::string& node_na
   out["identities"] = nlohmann::json::array();
   for (const compiler::IdentityInfo& info : image.identities) {
     out["identities"].push_back(
-        {{"identity", info.identity}, {"namespace", info.namespace_name}, {"labels", info.labels}});
+        {{"identity", info.identity}, {"namespace", info.namespace_name}, {"labels", info.labels.ToMap()}});
   }
   out["ipcache"] = nlohmann::json::array();
   for (const auto& [key, value] : image.ipcache) {

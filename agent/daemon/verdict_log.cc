@@ -89,7 +89,7 @@ nlohmann::json EndToJson(const fw_addr& addr, __be16 port, uint8_t protocol,
   } else if (info != nullptr) {
     end["namespace"] = info->namespace_name;
   }
-  if (info != nullptr) end["labels"] = info->labels;
+  if (info != nullptr) end["labels"] = info->labels.ToMap();
   return end;
 }
 

@@ -19,7 +19,7 @@ std::string PodManifestWithAddresses(const compiler::Pod& pod, const PodPlan& pl
     if (address) addresses.push_back({{"ip", address->ToString()}});
   }
   nlohmann::json metadata = {{"namespace", pod.namespace_name}, {"name", pod.name},
-                             {"labels", pod.labels.map()}};
+                             {"labels", pod.labels.ToMap()}};
   if (!pod.uid.empty()) metadata["uid"] = pod.uid;
   nlohmann::json manifest = {
       {"apiVersion", "v1"},

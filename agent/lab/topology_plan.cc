@@ -99,7 +99,7 @@ std::vector<ServedPort> ServedPorts(const compiler::Pod& pod, int* sctp_ports) {
   return ports;
 }
 
-bool LabelsInclude(const compiler::Labels& labels, const compiler::Labels& selector) {
+bool LabelsInclude(const compiler::LabelSet& labels, const compiler::Labels& selector) {
   for (const auto& [key, value] : selector) {
     auto it = labels.find(key);
     if (it == labels.end() || it->second != value) return false;
@@ -343,7 +343,7 @@ absl::Status Planner::PlanGeneratedServices() {
     if (has_own.count(pod.key) || !pod.ipv4) continue;
     const compiler::Pod* model = state_.FindPod(pod.key);
     ServicePlan service{
-        model->namespace_name, GeneratedServiceName(model->name), {}, true, model->labels};
+        model->namespace_name, GeneratedServiceName(model->name), {}, true, model->labels.ToMap()};
     service.backend_pods =
         SelectedPods(state_, plan_.pods, service.namespace_name, service.selector);
     if (service.selector.empty() || service.backend_pods != std::vector<std::string>{pod.key} ||

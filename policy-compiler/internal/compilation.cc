@@ -96,7 +96,7 @@ void Compilation::Rebuild(const ClusterState& state) {
   std::vector<std::pair<const std::string*, const Pod*>> grouped_pods;
   std::vector<size_t> pod_groups;
   std::string labels_of;
-  Labels namespace_labels;
+  LabelSet namespace_labels;
   for (const auto& [key, pod] : state.pods()) {
     if (pod.host_network) continue;
     if (pod.namespace_name != labels_of || grouped_pods.empty()) {

@@ -64,10 +64,10 @@ Namespace DecodeNamespace(const Field& root, MapReader& object) {
   Namespace ns;
   ns.name = meta.name;
   ns.uid = meta.uid;
-  ns.labels = std::move(meta.labels);
   // The API server always sets this label (overwriting any other value), and policies
   // select namespaces by it.
-  ns.labels[kNamespaceNameLabel] = meta.name;
+  meta.labels[kNamespaceNameLabel] = meta.name;
+  ns.labels = meta.labels;
   ns.annotations = std::move(meta.annotations);
   ns.source = LocationOf(root);
   return ns;

@@ -18,13 +18,13 @@ std::string BlockText(const IpBlock& block) {
 }
 
 bool NamespaceMatches(const std::string& policy_namespace, const PolicyPeer& peer,
-                      const std::string& namespace_name, const Labels& namespace_labels) {
+                      const std::string& namespace_name, const LabelSet& namespace_labels) {
   return peer.namespace_selector.has_value()
              ? SelectorMatches(*peer.namespace_selector, namespace_labels)
              : namespace_name == policy_namespace;
 }
 
-bool PodMatches(const PolicyPeer& peer, const Labels& labels) {
+bool PodMatches(const PolicyPeer& peer, const LabelSet& labels) {
   return !peer.pod_selector.has_value() || SelectorMatches(*peer.pod_selector, labels);
 }
 
@@ -66,7 +66,7 @@ std::vector<uint32_t> PeerResolver::SelectIdentities(const std::string& policy_n
   std::vector<const std::vector<uint32_t>*> namespace_lists;
   size_t namespace_count = 0;
   auto add_groups = [&](const std::string& name,
-                        const std::map<Labels, std::vector<uint32_t>>& groups) {
+                        const std::map<LabelSet, std::vector<uint32_t>>& groups) {
     for (const auto& [labels, ids] : groups) {
       if (!NamespaceMatches(policy_namespace, peer, name, labels)) continue;
       namespace_lists.push_back(&ids);

@@ -35,14 +35,14 @@ StableHasher& StableHasher::AddInt(uint64_t value) {
   return AddBytes(bytes, sizeof(bytes));
 }
 
-StableHasher& StableHasher::AddString(const std::string& text) {
+StableHasher& StableHasher::AddString(absl::string_view text) {
   AddInt(text.size());
   return AddBytes(text.data(), text.size());
 }
 
-StableHasher& StableHasher::AddMap(const std::map<std::string, std::string>& map) {
-  AddInt(map.size());
-  for (const auto& [key, value] : map) {
+StableHasher& StableHasher::AddLabels(const LabelSet& labels) {
+  AddInt(labels.size());
+  for (const auto& [key, value] : labels) {
     AddString(key);
     AddString(value);
   }

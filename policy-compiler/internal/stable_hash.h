@@ -8,8 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
-#include <string>
+#include "absl/strings/string_view.h"
+#include "policy-compiler/label_set.h"
 
 namespace flatwall::compiler::internal {
 
@@ -22,8 +22,9 @@ class StableHasher {
  public:
   StableHasher& AddBytes(const void* data, size_t size);
   StableHasher& AddInt(uint64_t value);
-  StableHasher& AddString(const std::string& text);  // length-prefixed
-  StableHasher& AddMap(const std::map<std::string, std::string>& map);
+  StableHasher& AddString(absl::string_view text);  // length-prefixed
+  // The count, then each key and value as AddString, in key order.
+  StableHasher& AddLabels(const LabelSet& labels);
 
   uint64_t Finish() const { return MixBits(state_); }
 

@@ -122,7 +122,7 @@ TEST(ObjectDigestTest, ChangingAnyFieldTheModelHoldsChangesTheDigest) {
       {"service target port named", BaseService(),
        Change<Service>([](Service& s) { s.ports[0].target_port = "http"; })},
       {"namespace label", compiler::Namespace{.name = "shop"},
-       Change<compiler::Namespace>([](compiler::Namespace& n) { n.labels["team"] = "a"; })},
+       Change<compiler::Namespace>([](compiler::Namespace& n) { n.labels = {{"team", "a"}}; })},
       {"namespace annotation", compiler::Namespace{.name = "shop"},
        Change<compiler::Namespace>([](compiler::Namespace& n) { n.annotations["a"] = "b"; })},
   };

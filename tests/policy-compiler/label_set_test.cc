@@ -36,7 +36,7 @@ TEST(LabelSetTest, DifferentSetsDoNotShareStorage) {
     LabelSet other = c.labels;
     EXPECT_FALSE(other.SharesStorageWith(base));
     EXPECT_NE(other, base);
-    EXPECT_EQ(other.map(), c.labels);
+    EXPECT_EQ(other.ToMap(), c.labels);
   }
 }
 
@@ -55,7 +55,7 @@ TEST(LabelSetTest, SetsBuiltAgainAfterTheLastUserWentAwayAreEqual) {
   std::optional<LabelSet> gone = LabelSet{{"app", "db"}};
   gone.reset();  // the storage and its pool entry are freed
   LabelSet again = {{"app", "db"}};
-  EXPECT_EQ(again.map(), (Labels{{"app", "db"}}));
+  EXPECT_EQ(again.ToMap(), (Labels{{"app", "db"}}));
   EXPECT_TRUE(LabelSet({{"app", "db"}}).SharesStorageWith(again));
 }
 
@@ -78,11 +78,54 @@ TEST(LabelSetTest, ReadsLikeTheMap) {
   EXPECT_THROW(labels.at("zone"), std::out_of_range);
   EXPECT_TRUE(labels == (Labels{{"app", "web"}, {"tier", "front"}}));
   EXPECT_TRUE((Labels{{"app", "web"}}) != labels);
-  const Labels& map = labels;  // what selector matching takes
-  EXPECT_EQ(map.size(), 2u);
   std::vector<std::string> keys;
-  for (const auto& [key, value] : labels) keys.push_back(key);
+  for (const auto& [key, value] : labels) keys.emplace_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"app", "tier"}));
+  EXPECT_EQ(labels.ToMap(), (Labels{{"app", "web"}, {"tier", "front"}}));
+}
+
+// The flat storage keeps every byte of every key and value, whatever their lengths.
+TEST(LabelSetTest, StorageKeepsKeysAndValuesOfAnyLength) {
+  const Labels labels = {{"", "empty key"},
+                         {"a", ""},
+                         {std::string(253, 'k') + "/" + std::string(63, 'n'), std::string(63, 'v')},
+                         {"bytes", std::string("\x00\xff\x01", 3)},
+                         {"statefulset.kubernetes.io/pod-name", "web-0"}};
+  LabelSet set = labels;
+  EXPECT_EQ(set.size(), labels.size());
+  EXPECT_EQ(set.ToMap(), labels);
+  EXPECT_TRUE(set == labels);
+  for (const auto& [key, value] : labels) {
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(set.contains(key));
+    EXPECT_EQ(set.at(key), value);
+  }
+  EXPECT_FALSE(set.contains("b"));
+  EXPECT_FALSE(set.contains("statefulset.kubernetes.io/pod-nam"));
+}
+
+// Identities are kept in maps keyed by labels: a LabelSet orders exactly as the Labels map
+// of the same labels (key, then value, then the shorter set first; bytes unsigned).
+TEST(LabelSetTest, OrdersAsTheMapsOfTheSameLabelsDo) {
+  const std::vector<Labels> all = {
+      {},
+      {{"app", "web"}},
+      {{"app", "web"}, {"tier", "front"}},
+      {{"app", "web"}, {"tier", "back"}},
+      {{"app", "webs"}},
+      {{"app", "we"}},
+      {{"ap", "pweb"}},
+      {{"app", std::string("\xff")}},
+      {{"app", "web"}, {"a", "z"}},
+      {{"b", ""}},
+  };
+  for (const Labels& a : all) {
+    for (const Labels& b : all) {
+      SCOPED_TRACE(::testing::PrintToString(a) + " vs " + ::testing::PrintToString(b));
+      EXPECT_EQ(LabelSet(a) < LabelSet(b), a < b);
+      EXPECT_EQ(LabelSet(a) == LabelSet(b), a == b);
+    }
+  }
 }
 
 // The API watchers decode pods on their own threads while the agent drops old ones: sets
