@@ -128,7 +128,9 @@ absl::Status ResourceWatcher::List() {
   // known_ can be taken without a second copy of the objects (only the changed ones are
   // kept, to be emitted).
   absl::flat_hash_map<std::string, uint64_t> listed;
-  std::vector<compiler::ClusterEvent> upserts;
+  // The changed objects page by page: never one array of every object, which would be
+  // copied as it grows and again as the agent queues it (tens of MB at 100k pods).
+  std::vector<std::vector<compiler::ClusterEvent>> changed_pages;
   absl::flat_hash_set<std::string> undecodable;
   std::string continue_token;
   std::string list_version;
@@ -147,6 +149,7 @@ absl::Status ResourceWatcher::List() {
     ++counters_.list_pages;
     for (const absl::Status& error : page->item_errors) Problem(error);
     undecodable.insert(page->undecodable_keys.begin(), page->undecodable_keys.end());
+    std::vector<compiler::ClusterEvent> changed;
     for (compiler::ClusterObject& object : page->items) {
       uint64_t digest = ObjectDigest(object);
       auto [entry, first] = listed.try_emplace(compiler::ObjectKey(object), digest);
@@ -158,8 +161,9 @@ absl::Status ResourceWatcher::List() {
         if (entry->second == digest) continue;
         entry->second = digest;
       }
-      upserts.push_back({compiler::ClusterEvent::kUpsert, std::move(object)});
+      changed.push_back({compiler::ClusterEvent::kUpsert, std::move(object)});
     }
+    if (!changed.empty()) changed_pages.push_back(std::move(changed));
     continue_token = std::move(page->continue_token);
     list_version = std::move(page->resource_version);
   } while (!continue_token.empty());
@@ -176,22 +180,18 @@ absl::Status ResourceWatcher::List() {
     }
   }
   std::sort(vanished.begin(), vanished.end());
-  std::vector<compiler::ClusterEvent> events;
+  std::vector<compiler::ClusterEvent> deletes;
   for (const std::string& key : vanished) {
-    events.push_back({compiler::ClusterEvent::kDelete, IdentityOf(kind_, key)});
+    deletes.push_back({compiler::ClusterEvent::kDelete, IdentityOf(kind_, key)});
   }
-  if (events.empty()) {
-    events = std::move(upserts);  // the first list: no second array of every object
-  } else {
-    events.insert(events.end(), std::make_move_iterator(upserts.begin()),
-                  std::make_move_iterator(upserts.end()));
-    upserts = {};
-  }
+  Emit(std::move(deletes));
+  for (std::vector<compiler::ClusterEvent>& changed : changed_pages) Emit(std::move(changed));
+  changed_pages = {};
+  // Synced only now: a sink that waits for synced() has every batch of the first list.
   known_ = std::move(listed);
   resource_version_ = std::move(list_version);
   synced_ = true;
   ++counters_.lists;
-  Emit(std::move(events));
   // The pages parsed and the objects handed over leave megabytes of free chunks that
   // glibc keeps resident until asked (an arena's top excepted: allocator_settings.h).
   malloc_trim(0);

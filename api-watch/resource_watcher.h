@@ -89,7 +89,10 @@ struct WatcherCounters {
 // Not thread-safe: one thread calls Step (or Run).
 class ResourceWatcher {
  public:
-  // Receives the events of one step's batch, in order; never an empty batch.
+  // Receives a batch of events, in order; never an empty batch. A watch event is a batch
+  // of one; a list hands its differences over as several batches within its Step (the
+  // deletes, then each page's changes), the last before synced() and known_count()
+  // change.
   using EventSink = std::function<void(std::vector<compiler::ClusterEvent>)>;
 
   // `transport` must outlive the watcher.

@@ -208,16 +208,11 @@ int RunClient(const Flags& flags, int commands, int replies) {
   std::mutex latency_mutex;
   std::vector<double> latencies_us;
   std::atomic<bool> streaming = false;
-  std::vector<compiler::ClusterEvent> queued;  // as KubernetesSource's queue, --state=1
+  // As KubernetesSource's queue (--state=1): the batches as they came, a list's page each.
+  std::vector<std::vector<compiler::ClusterEvent>> queued;
   auto sink = [&](std::vector<compiler::ClusterEvent> events) {
     if (!streaming) {
-      if (flags.state != 1) return;
-      if (queued.empty()) {
-        queued = std::move(events);
-      } else {
-        queued.insert(queued.end(), std::make_move_iterator(events.begin()),
-                      std::make_move_iterator(events.end()));
-      }
+      if (flags.state == 1) queued.push_back(std::move(events));
       return;
     }
     int64_t now = MonotonicNanos();
@@ -266,8 +261,11 @@ int RunClient(const Flags& flags, int commands, int replies) {
   double state_peak = 0;
   if (flags.state == 1) {
     ResetPeakRss();
-    for (compiler::ClusterEvent& event : queued) state.Apply(std::move(event));  // as the agent
-    std::vector<compiler::ClusterEvent>().swap(queued);  // `= {}` would keep the capacity
+    for (std::vector<compiler::ClusterEvent>& batch : queued) {  // as the agent's first Sync
+      for (compiler::ClusterEvent& event : batch) state.Apply(std::move(event));
+      std::vector<compiler::ClusterEvent>().swap(batch);  // `= {}` would keep the capacity
+    }
+    queued = {};
     state_peak = StatusMegabytes("VmHWM") - rss_before;
     state_heap = HeapInUseMegabytes() - heap_before;
   }

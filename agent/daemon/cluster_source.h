@@ -19,6 +19,11 @@
 
 namespace flatwall::agent {
 
+// Events in order, in the batches they arrived in (an API list hands over one per page):
+// the first state of a 100k-pod cluster is queued and applied without ever being gathered
+// into one array, which would hold every object twice while it grows or is copied.
+using EventBatches = std::vector<std::vector<compiler::ClusterEvent>>;
+
 // The counters of one watched API resource ("pods"), for the flatwall_apiwatch_* metrics.
 struct ResourceWatchStats {
   std::string resource;
@@ -46,7 +51,7 @@ class ClusterSource {
   // The events that turn the state returned by earlier calls into the source's current
   // one (everything on the first call). Unavailable, with nothing consumed, before
   // complete(); other errors leave the state unchanged.
-  virtual absl::StatusOr<std::vector<compiler::ClusterEvent>> Sync() = 0;
+  virtual absl::StatusOr<EventBatches> Sync() = 0;
 
   // OK while the source reflects the cluster; otherwise why it may not (the API server
   // unreachable or refusing), for /readyz. What is enforced stays enforced either way.
@@ -65,6 +70,10 @@ class ClusterSource {
   // For the log: "dir:/etc/flatwall", "kubernetes https://10.100.0.1:443".
   virtual std::string Describe() const = 0;
 };
+
+// `source`.Sync()'s events in one array, in order: for updates (the agent's loop after the
+// first state) and tests. Each batch is freed as soon as it is moved.
+absl::StatusOr<std::vector<compiler::ClusterEvent>> SyncEvents(ClusterSource& source);
 
 }  // namespace flatwall::agent
 

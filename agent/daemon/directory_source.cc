@@ -74,7 +74,7 @@ std::vector<std::string> DirectorySource::Problems() const {
   return problems;
 }
 
-absl::StatusOr<std::vector<compiler::ClusterEvent>> DirectorySource::Sync() {
+absl::StatusOr<EventBatches> DirectorySource::Sync() {
   absl::StatusOr<TreeChanges> changes = watcher_->ReadChanges();
   if (!changes.ok()) return changes.status();
   if (!synced_) changes->everything = true;
@@ -92,7 +92,10 @@ absl::StatusOr<std::vector<compiler::ClusterEvent>> DirectorySource::Sync() {
     for (const std::string& dir : listings) ScanListing(dir);
   }
   CollectErrors();
-  return ledger_.TakeEvents();
+  EventBatches batches;
+  std::vector<compiler::ClusterEvent> events = ledger_.TakeEvents();
+  if (!events.empty()) batches.push_back(std::move(events));
+  return batches;
 }
 
 void DirectorySource::ApplyEntryChange(const std::string& path, EntryChange change,

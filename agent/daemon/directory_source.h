@@ -72,7 +72,7 @@ class DirectorySource : public ClusterSource {
   // - When the root itself is removed or renamed, the objects stay as they are, errors()
   //   says so, and everything is re-read when it is a directory again.
   // Internal only when the inotify descriptor cannot be read; the state is unchanged then.
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> Sync() override;
+  absl::StatusOr<EventBatches> Sync() override;
 
   // The problems as of the last Sync, sorted by file; a file with several problems has
   // several entries.

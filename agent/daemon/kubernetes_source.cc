@@ -176,7 +176,7 @@ struct KubernetesSource::Shared {
   mutable std::mutex mutex;
   std::condition_variable stop_changed;
   bool stopping = false;
-  std::vector<compiler::ClusterEvent> queue;
+  EventBatches queue;
 };
 
 absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Connect(
@@ -227,14 +227,7 @@ absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Start(
         [state, raw, ok](std::vector<compiler::ClusterEvent> events) {
           {
             std::lock_guard<std::mutex> lock(state->mutex);
-            // A list hands over ~100k events at once: taken as one array, or appended with
-            // one reallocation, instead of growing the queue (and copying it) by doubling.
-            if (state->queue.empty()) {
-              state->queue = std::move(events);
-            } else {
-              state->queue.insert(state->queue.end(), std::make_move_iterator(events.begin()),
-                                  std::make_move_iterator(events.end()));
-            }
+            state->queue.push_back(std::move(events));
           }
           // Events arrived: the server answers.
           state->Record(*raw, "watch", &ok);
@@ -288,7 +281,7 @@ bool KubernetesSource::complete() const {
   return true;
 }
 
-absl::StatusOr<std::vector<compiler::ClusterEvent>> KubernetesSource::Sync() {
+absl::StatusOr<EventBatches> KubernetesSource::Sync() {
   uint64_t ignored = 0;
   [[maybe_unused]] ssize_t drained = read(shared_->event_fd, &ignored, sizeof(ignored));
   std::lock_guard<std::mutex> lock(shared_->mutex);

@@ -79,7 +79,7 @@ class KubernetesSource : public ClusterSource {
   bool complete() const override;
   // Unavailable naming the resources not listed yet before complete(); then the queued
   // events, in arrival order (each resource's in its own order). Never fails afterwards.
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> Sync() override;
+  absl::StatusOr<EventBatches> Sync() override;
   // The first failing resource (in `kinds` order) as of its last request:
   //   Unavailable("watch pods: Unavailable: GET /api/v1/pods?...: connection refused
   //   (for 12s)")

@@ -108,7 +108,7 @@ class DirectorySourceTest : public ::testing::Test {
   }
 
   static std::vector<std::string> SyncDescribed(DirectorySource& source) {
-    absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source.Sync();
+    absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(source);
     EXPECT_THAT(events, ::flatwall::testing::IsOk());
     return events.ok() ? Describe(*events) : std::vector<std::string>{"sync failed"};
   }
@@ -145,7 +145,7 @@ TEST_F(DirectorySourceTest, UpsertsCarryTheDecodedObjectAndItsSource) {
   WriteByRename("pods.yaml", Docs({PodYaml("a", "web")}));
   std::unique_ptr<DirectorySource> source = OpenSource();
   ASSERT_NE(source, nullptr);
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source->Sync();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(*source);
   FW_ASSERT_OK(events);
   ASSERT_THAT(*events, SizeIs(1));
   const auto* pod = std::get_if<compiler::Pod>(&(*events)[0].object);
@@ -197,7 +197,7 @@ TEST_F(DirectorySourceTest, ObjectMovedBetweenOrInsideFilesIsNeverDeleted) {
   // Moved to another file: re-reported with its new file, never deleted in between.
   WriteByRename("b.yaml", Docs({PodYaml("a", "a")}));
   WriteByRename("a.yaml", Docs({PodYaml("b", "b")}));
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source->Sync();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(*source);
   FW_ASSERT_OK(events);
   EXPECT_THAT(Describe(*events), ElementsAre("+Pod x/a"));
   EXPECT_EQ(std::get<compiler::Pod>((*events)[0].object).source.file, Path("b.yaml"));
@@ -319,7 +319,7 @@ TEST_F(DirectorySourceTest, DirectoryRenamedInsideRootKeepsObjectsAndFollowsNewN
   EXPECT_THAT(SyncDescribed(*source), ElementsAre("+Pod x/a"));  // its file changed
 
   WriteInPlace("new/sub/pod.yaml", PodYaml("a", "b"));
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source->Sync();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(*source);
   FW_ASSERT_OK(events);
   ASSERT_THAT(Describe(*events), ElementsAre("+Pod x/a"));
   EXPECT_EQ(std::get<compiler::Pod>((*events)[0].object).source.file, Path("new/sub/pod.yaml"));
@@ -338,7 +338,7 @@ TEST_F(DirectorySourceTest, SameObjectInTwoFilesFirstInPathOrderWins) {
   ASSERT_THAT(SyncDescribed(*source), SizeIs(2));
 
   WriteByRename("a.yaml", Docs({PodYaml("a", "from-a")}));
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source->Sync();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(*source);
   FW_ASSERT_OK(events);
   ASSERT_THAT(Describe(*events), ElementsAre("+Pod x/a"));
   EXPECT_EQ(std::get<compiler::Pod>((*events)[0].object).labels.at("app"), "from-a");
@@ -349,7 +349,7 @@ TEST_F(DirectorySourceTest, SameObjectInTwoFilesFirstInPathOrderWins) {
       HasSubstr(absl::StrCat(Path("b.yaml"), ":2: Pod x/a is also defined in ", Path("a.yaml"))));
 
   fs::remove(Path("a.yaml"));
-  events = source->Sync();
+  events = SyncEvents(*source);
   FW_ASSERT_OK(events);
   ASSERT_THAT(Describe(*events), ElementsAre("+Pod x/a"));
   EXPECT_EQ(std::get<compiler::Pod>((*events)[0].object).labels.at("app"), "from-b");
@@ -420,7 +420,7 @@ TEST_F(DirectorySourceTest, SymlinkSwapLikeAConfigMapUpdateIsFollowed) {
   std::ofstream(Path("..v2/pods.yaml")) << PodYaml("a", "v2");
   fs::create_directory_symlink("..v2", Path("..data_tmp"));
   fs::rename(Path("..data_tmp"), Path("..data"));
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source->Sync();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(*source);
   FW_ASSERT_OK(events);
   ASSERT_THAT(Describe(*events), ElementsAre("+Pod x/a"));
   EXPECT_EQ(std::get<compiler::Pod>((*events)[0].object).labels.at("app"), "v2");

@@ -25,6 +25,7 @@ namespace {
 
 using ::flatwall::apiwatch::testing::FakeKubeApi;
 using ::flatwall::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -67,7 +68,7 @@ class KubernetesSourceTest : public ::testing::Test {
   void SetUp() override { FW_ASSERT_OK(fake_.UpsertManifests(kCluster)); }
 
   // A source over a fresh transport to the fake, with quick retries.
-  std::unique_ptr<KubernetesSource> StartSource() {
+  std::unique_ptr<KubernetesSource> StartSource(int page_size = 500) {
     absl::StatusOr<std::unique_ptr<apiwatch::HttpTransport>> transport =
         apiwatch::HttpTransport::Create({.server = fake_.url()});
     EXPECT_TRUE(transport.ok()) << transport.status();
@@ -75,6 +76,7 @@ class KubernetesSourceTest : public ::testing::Test {
     KubernetesSourceOptions options;
     options.watcher.backoff.initial = absl::Milliseconds(200);
     options.watcher.backoff.max = absl::Milliseconds(400);
+    options.watcher.page_size = page_size;
     absl::StatusOr<std::unique_ptr<KubernetesSource>> source = KubernetesSource::Start(
         std::shared_ptr<apiwatch::ApiTransport>(std::move(*transport)), "fake", options);
     EXPECT_TRUE(source.ok()) << source.status();
@@ -84,7 +86,7 @@ class KubernetesSourceTest : public ::testing::Test {
   // The events of the first complete state.
   std::vector<compiler::ClusterEvent> FirstState(KubernetesSource& source) {
     EXPECT_TRUE(WaitFor([&] { return source.complete(); }));
-    absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source.Sync();
+    absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(source);
     EXPECT_TRUE(events.ok()) << events.status();
     return events.ok() ? *events : std::vector<compiler::ClusterEvent>{};
   }
@@ -94,7 +96,7 @@ class KubernetesSourceTest : public ::testing::Test {
     const absl::Time deadline = absl::Now() + kTimeout;
     while (absl::Now() < deadline) {
       if (!Readable(source.fd(), deadline - absl::Now())) break;
-      absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source.Sync();
+      absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(source);
       EXPECT_TRUE(events.ok()) << events.status();
       if (events.ok() && !events->empty()) return *events;
     }
@@ -112,8 +114,8 @@ TEST_F(KubernetesSourceTest, FirstStateWaitsUntilEveryResourceListed) {
   ASSERT_NE(source, nullptr);
   ASSERT_TRUE(WaitFor([&] { return !source->Health().ok(); }));
   EXPECT_FALSE(source->complete());
-  EXPECT_THAT(source->Sync(), StatusIs(absl::StatusCode::kUnavailable,
-                                       HasSubstr("networkpolicies")));
+  EXPECT_THAT(SyncEvents(*source),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("networkpolicies")));
   EXPECT_THAT(source->Health(), StatusIs(absl::StatusCode::kUnavailable,
                                          HasSubstr("list networkpolicies: UNAVAILABLE")));
 
@@ -125,6 +127,29 @@ TEST_F(KubernetesSourceTest, FirstStateWaitsUntilEveryResourceListed) {
   }
   EXPECT_TRUE(WaitFor([&] { return source->Health().ok(); }));
   EXPECT_THAT(source->Problems(), IsEmpty());
+}
+
+// The first state arrives as the lists' pages, never gathered into one array: with one
+// object per page, one batch per object.
+TEST_F(KubernetesSourceTest, FirstStateKeepsTheListsPagesAsBatches) {
+  FW_ASSERT_OK(fake_.UpsertManifests(R"(apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: x}
+spec: {nodeName: node-1, containers: [{name: c, image: i}]}
+status: {podIP: 10.60.0.2}
+)"));
+  std::unique_ptr<KubernetesSource> source = StartSource(/*page_size=*/1);
+  ASSERT_NE(source, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return source->complete(); }));
+  absl::StatusOr<EventBatches> batches = source->Sync();
+  FW_ASSERT_OK(batches);
+  ASSERT_THAT(*batches, SizeIs(4));
+  std::vector<std::string> pods;
+  for (const std::vector<compiler::ClusterEvent>& batch : *batches) {
+    ASSERT_THAT(batch, SizeIs(1));
+    if (const auto* pod = std::get_if<compiler::Pod>(&batch[0].object)) pods.push_back(pod->name);
+  }
+  EXPECT_THAT(pods, ElementsAre("a", "b"));  // a resource's pages stay in list order
 }
 
 TEST_F(KubernetesSourceTest, ServerChangesBecomeEvents) {
@@ -174,7 +199,7 @@ TEST_F(KubernetesSourceTest, FailingServerMakesHealthSayWhyUntilItAnswersAgain) 
   EXPECT_THAT(source->Problems(), IsEmpty());
   EXPECT_GT(source->failed_reads(), 0u);
   // The watches resumed: nothing was relisted, no event repeated.
-  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = source->Sync();
+  absl::StatusOr<std::vector<compiler::ClusterEvent>> events = SyncEvents(*source);
   FW_ASSERT_OK(events);
   EXPECT_THAT(*events, IsEmpty());
 }

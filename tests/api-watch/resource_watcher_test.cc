@@ -15,6 +15,7 @@ namespace flatwall::apiwatch {
 namespace {
 
 using ::flatwall::testing::StatusIs;
+using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -157,6 +158,48 @@ TEST_F(ResourceWatcherTest, ListsEveryPageThenWatchesFromTheListVersion) {
                           "WATCH /api/v1/pods?watch=1&resourceVersion=11&"
                           "allowWatchBookmarks=true&timeoutSeconds=290"));
   EXPECT_EQ(watcher().counters().list_pages, 2u);
+}
+
+// A list never gathers every object into one array: its deletes, then each page's changes,
+// arrive as batches (no empty one), all before synced() turns true on the first list.
+TEST_F(ResourceWatcherTest, ListHandsOverItsDeletesThenEachPageAsABatch) {
+  std::vector<std::vector<std::string>> batches;
+  std::vector<bool> synced_at_batch;
+  ResourceWatcher* self = nullptr;
+  ResourceWatcher watcher(
+      ResourceKind::kPod, transport_,
+      [&](std::vector<compiler::ClusterEvent> events) {
+        std::vector<std::string>& batch = batches.emplace_back();
+        for (const compiler::ClusterEvent& event : events) {
+          batch.push_back(absl::StrCat(event.kind == compiler::ClusterEvent::kDelete ? "-" : "+",
+                                       compiler::ObjectKey(event.object)));
+        }
+        synced_at_batch.push_back(self->synced());
+      },
+      options_);
+  self = &watcher;
+  transport_.Add(ListBody("10", {Pod("a", "1", "10.0.0.1"), Pod("b", "2", "10.0.0.2")}, "p2"));
+  transport_.Add(ListBody("10", {Pod("c", "3", "10.0.0.3"), Pod("d", "4", "10.0.0.4")}, "p3"));
+  transport_.Add(ListBody("10", {Pod("e", "5", "10.0.0.5")}));
+  transport_.Add(Status(410, "too old resource version"));
+  transport_.Add(ListBody("50", {Pod("a", "1", "10.0.0.1"), Pod("b", "45", "10.0.0.22")}, "p2"));
+  transport_.Add(ListBody("50", {Pod("d", "4", "10.0.0.4")}, "p3"));
+  transport_.Add(ListBody("50", {Pod("f", "46", "10.0.0.6")}));
+
+  watcher.Step();
+  EXPECT_THAT(batches, ElementsAre(ElementsAre("+x/a", "+x/b"), ElementsAre("+x/c", "+x/d"),
+                                   ElementsAre("+x/e")));
+  EXPECT_THAT(synced_at_batch, Each(false));
+  EXPECT_TRUE(watcher.synced());
+  EXPECT_EQ(watcher.known_count(), 5u);
+
+  batches.clear();
+  watcher.Step();  // 410
+  watcher.Step();  // the relist: page 2 holds no change, so no batch of its own
+  FW_EXPECT_OK(watcher.last_status());
+  EXPECT_THAT(batches, ElementsAre(ElementsAre("-x/c", "-x/e"), ElementsAre("+x/b"),
+                                   ElementsAre("+x/f")));
+  EXPECT_EQ(watcher.known_count(), 4u);
 }
 
 TEST_F(ResourceWatcherTest, WatchEmitsChangesOnlyAndResumesFromTheLastVersionSeen) {
