@@ -116,10 +116,15 @@ void ResourceWatcher::Problem(const absl::Status& status) {
   if (options_.on_problem) options_.on_problem(status);
 }
 
-void ResourceWatcher::Emit(std::vector<compiler::ClusterEvent> events) {
-  if (events.empty()) return;
-  counters_.events_emitted += events.size();
-  sink_(std::move(events));
+void ResourceWatcher::Emit(compiler::EventBatches batches) {
+  std::erase_if(batches, [](const std::vector<compiler::ClusterEvent>& batch) {
+    return batch.empty();
+  });
+  if (batches.empty()) return;
+  for (const std::vector<compiler::ClusterEvent>& batch : batches) {
+    counters_.events_emitted += batch.size();
+  }
+  sink_(std::move(batches));
 }
 
 absl::Status ResourceWatcher::List() {
@@ -128,9 +133,9 @@ absl::Status ResourceWatcher::List() {
   // known_ can be taken without a second copy of the objects (only the changed ones are
   // kept, to be emitted).
   absl::flat_hash_map<std::string, uint64_t> listed;
-  // The changed objects page by page: never one array of every object, which would be
-  // copied as it grows and again as the agent queues it (tens of MB at 100k pods).
-  std::vector<std::vector<compiler::ClusterEvent>> changed_pages;
+  // The deletes (added last), then the changed objects page by page: never one array of
+  // every object, which would be copied as it grows (tens of MB at 100k pods).
+  compiler::EventBatches changes(1);
   absl::flat_hash_set<std::string> undecodable;
   std::string continue_token;
   std::string list_version;
@@ -163,7 +168,7 @@ absl::Status ResourceWatcher::List() {
       }
       changed.push_back({compiler::ClusterEvent::kUpsert, std::move(object)});
     }
-    if (!changed.empty()) changed_pages.push_back(std::move(changed));
+    if (!changed.empty()) changes.push_back(std::move(changed));
     continue_token = std::move(page->continue_token);
     list_version = std::move(page->resource_version);
   } while (!continue_token.empty());
@@ -180,18 +185,14 @@ absl::Status ResourceWatcher::List() {
     }
   }
   std::sort(vanished.begin(), vanished.end());
-  std::vector<compiler::ClusterEvent> deletes;
   for (const std::string& key : vanished) {
-    deletes.push_back({compiler::ClusterEvent::kDelete, IdentityOf(kind_, key)});
+    changes.front().push_back({compiler::ClusterEvent::kDelete, IdentityOf(kind_, key)});
   }
-  Emit(std::move(deletes));
-  for (std::vector<compiler::ClusterEvent>& changed : changed_pages) Emit(std::move(changed));
-  changed_pages = {};
-  // Synced only now: a sink that waits for synced() has every batch of the first list.
   known_ = std::move(listed);
   resource_version_ = std::move(list_version);
   synced_ = true;
   ++counters_.lists;
+  Emit(std::move(changes));
   // The pages parsed and the objects handed over leave megabytes of free chunks that
   // glibc keeps resident until asked (an arena's top excepted: allocator_settings.h).
   malloc_trim(0);
@@ -271,7 +272,7 @@ void ResourceWatcher::HandleWatchBytes(std::string_view bytes, WatchStreamParser
     }
     events.push_back(std::move(change));
   }
-  Emit(std::move(events));
+  Emit({std::move(events)});
 }
 
 }  // namespace flatwall::apiwatch

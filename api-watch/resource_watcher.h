@@ -89,11 +89,11 @@ struct WatcherCounters {
 // Not thread-safe: one thread calls Step (or Run).
 class ResourceWatcher {
  public:
-  // Receives a batch of events, in order; never an empty batch. A watch event is a batch
-  // of one; a list hands its differences over as several batches within its Step (the
-  // deletes, then each page's changes), the last before synced() and known_count()
-  // change.
-  using EventSink = std::function<void(std::vector<compiler::ClusterEvent>)>;
+  // Receives what one step changed, in order, in one call, so that a consumer applies it
+  // whole (a relist's deletes never without its upserts); never empty, nor with an empty
+  // batch. A watch step's events come as one batch; a list's differences as its deletes,
+  // then each page's changes, a batch each (no array of every object is ever built).
+  using EventSink = std::function<void(compiler::EventBatches)>;
 
   // `transport` must outlive the watcher.
   ResourceWatcher(ResourceKind kind, ApiTransport& transport, EventSink sink,
@@ -132,7 +132,7 @@ class ResourceWatcher {
   absl::Status HttpError(const char* verb, int status, std::string_view body) const;
   absl::Duration Backoff();
   void Problem(const absl::Status& status);
-  void Emit(std::vector<compiler::ClusterEvent> events);
+  void Emit(compiler::EventBatches batches);
 
   ResourceKind kind_;
   ApiTransport& transport_;

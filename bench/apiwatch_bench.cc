@@ -9,10 +9,10 @@
 //    growth (VmHWM, which includes the pages and JSON being parsed and the listed objects
 //    on their way to the sink).
 //    With --state=1 (the default) the sink does what the agent does with the objects
-//    (agent/daemon: KubernetesSource queues the events, the first Sync applies them to a
-//    compiler::ClusterState, then the events are freed), and the figures also cover that
-//    state: the heap the watchers and the ClusterState keep together, and the peak RSS
-//    growth while the state is built. Not covered: the compiler's derived state (selector
+//    (agent/daemon: KubernetesSource queues the lists' page batches, the first Sync applies
+//    them to a compiler::ClusterState, freeing each batch once applied), and the figures
+//    also cover that state: the heap the watchers and the ClusterState keep together, and
+//    the peak RSS growth while the state is built. Not covered: the compiler's derived state (selector
 //    indexes, the map image; see the compiler benchmark). With --state=0 the sink drops the
 //    events: the watchers alone.
 // 2. Steady stream: the server modifies pods at a fixed rate, stamping each with the
@@ -209,21 +209,24 @@ int RunClient(const Flags& flags, int commands, int replies) {
   std::vector<double> latencies_us;
   std::atomic<bool> streaming = false;
   // As KubernetesSource's queue (--state=1): the batches as they came, a list's page each.
-  std::vector<std::vector<compiler::ClusterEvent>> queued;
-  auto sink = [&](std::vector<compiler::ClusterEvent> events) {
+  compiler::EventBatches queued;
+  auto sink = [&](compiler::EventBatches batches) {
     if (!streaming) {
-      if (flags.state == 1) queued.push_back(std::move(events));
+      if (flags.state != 1) return;
+      for (std::vector<compiler::ClusterEvent>& batch : batches) queued.push_back(std::move(batch));
       return;
     }
     int64_t now = MonotonicNanos();
     std::lock_guard<std::mutex> lock(latency_mutex);
-    for (const compiler::ClusterEvent& event : events) {
-      const auto* pod = std::get_if<compiler::Pod>(&event.object);
-      if (pod == nullptr) continue;
-      auto stamp = pod->labels.find(kStampLabel);
-      int64_t written = 0;
-      if (stamp != pod->labels.end() && absl::SimpleAtoi(stamp->second, &written)) {
-        latencies_us.push_back(static_cast<double>(now - written) / 1000.0);
+    for (const std::vector<compiler::ClusterEvent>& batch : batches) {
+      for (const compiler::ClusterEvent& event : batch) {
+        const auto* pod = std::get_if<compiler::Pod>(&event.object);
+        if (pod == nullptr) continue;
+        auto stamp = pod->labels.find(kStampLabel);
+        int64_t written = 0;
+        if (stamp != pod->labels.end() && absl::SimpleAtoi(stamp->second, &written)) {
+          latencies_us.push_back(static_cast<double>(now - written) / 1000.0);
+        }
       }
     }
   };

@@ -24,6 +24,11 @@ struct ClusterEvent {
   ClusterObject object;
 };
 
+// Events in order, in the batches they arrived in (an API list hands over one per page):
+// the first state of a 100k-pod cluster is queued and applied without ever being gathered
+// into one array, which would hold every object twice while it grows or is copied.
+using EventBatches = std::vector<std::vector<ClusterEvent>>;
+
 class ClusterState {
  public:
   // Inserts or replaces the object with the event's key, or removes it (deleting a missing

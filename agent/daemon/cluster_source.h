@@ -19,10 +19,7 @@
 
 namespace flatwall::agent {
 
-// Events in order, in the batches they arrived in (an API list hands over one per page):
-// the first state of a 100k-pod cluster is queued and applied without ever being gathered
-// into one array, which would hold every object twice while it grows or is copied.
-using EventBatches = std::vector<std::vector<compiler::ClusterEvent>>;
+using compiler::EventBatches;
 
 // The counters of one watched API resource ("pods"), for the flatwall_apiwatch_* metrics.
 struct ResourceWatchStats {

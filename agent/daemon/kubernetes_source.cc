@@ -224,10 +224,13 @@ absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Start(
         [state, raw, ok] { state->Record(*raw, "watch", &ok); });
     resource->watcher = std::make_unique<apiwatch::ResourceWatcher>(
         kind, *resource->transport,
-        [state, raw, ok](std::vector<compiler::ClusterEvent> events) {
+        [state, raw, ok](EventBatches batches) {
           {
+            // Under one lock: a Sync takes all of a step's changes or none of them.
             std::lock_guard<std::mutex> lock(state->mutex);
-            state->queue.push_back(std::move(events));
+            for (std::vector<compiler::ClusterEvent>& batch : batches) {
+              state->queue.push_back(std::move(batch));
+            }
           }
           // Events arrived: the server answers.
           state->Record(*raw, "watch", &ok);

@@ -99,11 +99,13 @@ class FakeKubeApiFailuresTest : public ::testing::Test {
       transport_ = std::move(*transport);
       watcher_ = std::make_unique<ResourceWatcher>(
           ResourceKind::kPod, *transport_,
-          [this](std::vector<compiler::ClusterEvent> events) {
-            for (const compiler::ClusterEvent& event : events) {
-              emitted_.push_back(absl::StrCat(
-                  event.kind == compiler::ClusterEvent::kDelete ? "delete " : "upsert ",
-                  compiler::ObjectKey(event.object)));
+          [this](compiler::EventBatches batches) {
+            for (const std::vector<compiler::ClusterEvent>& batch : batches) {
+              for (const compiler::ClusterEvent& event : batch) {
+                emitted_.push_back(absl::StrCat(
+                    event.kind == compiler::ClusterEvent::kDelete ? "delete " : "upsert ",
+                    compiler::ObjectKey(event.object)));
+              }
             }
           },
           watcher_options_);
@@ -459,11 +461,13 @@ TEST_F(FakeKubeApiFailuresTest, ExampleManifestsListAsTheManifestDecoderReadsThe
                             ResourceKind::kNetworkPolicy}) {
     absl::StatusOr<std::unique_ptr<HttpTransport>> transport = HttpTransport::Create({.server = api().url()});
     FW_ASSERT_OK(transport);
-    ResourceWatcher lister(kind, **transport, [&](std::vector<compiler::ClusterEvent> events) {
-      for (compiler::ClusterEvent& event : events) {
-        EXPECT_EQ(event.kind, compiler::ClusterEvent::kUpsert);
-        std::string key = key_of(event.object);
-        got.emplace(std::move(key), normalize(std::move(event.object)));
+    ResourceWatcher lister(kind, **transport, [&](compiler::EventBatches batches) {
+      for (std::vector<compiler::ClusterEvent>& batch : batches) {
+        for (compiler::ClusterEvent& event : batch) {
+          EXPECT_EQ(event.kind, compiler::ClusterEvent::kUpsert);
+          std::string key = key_of(event.object);
+          got.emplace(std::move(key), normalize(std::move(event.object)));
+        }
       }
     });
     EXPECT_EQ(lister.Step(), absl::ZeroDuration());

@@ -334,11 +334,13 @@ TEST(HttpTransportTest, ResourceWatcherListsWatchesAndResumesAfterADisconnect) {
   options.page_size = 1;
   ResourceWatcher watcher(
       ResourceKind::kPod, *transport,
-      [&](std::vector<compiler::ClusterEvent> events) {
-        for (const compiler::ClusterEvent& event : events) {
-          emitted.push_back(
-              absl::StrCat(event.kind == compiler::ClusterEvent::kDelete ? "delete " : "upsert ",
-                           compiler::ObjectKey(event.object)));
+      [&](compiler::EventBatches batches) {
+        for (const std::vector<compiler::ClusterEvent>& batch : batches) {
+          for (const compiler::ClusterEvent& event : batch) {
+            emitted.push_back(absl::StrCat(
+                event.kind == compiler::ClusterEvent::kDelete ? "delete " : "upsert ",
+                compiler::ObjectKey(event.object)));
+          }
         }
       },
       options);

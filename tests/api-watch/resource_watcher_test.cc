@@ -15,7 +15,6 @@ namespace flatwall::apiwatch {
 namespace {
 
 using ::flatwall::testing::StatusIs;
-using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -116,12 +115,14 @@ class ResourceWatcherTest : public ::testing::Test {
     if (!watcher_) {
       watcher_ = std::make_unique<ResourceWatcher>(
           ResourceKind::kPod, transport_,
-          [this](std::vector<compiler::ClusterEvent> events) {
-            for (compiler::ClusterEvent& event : events) {
-              emitted_.push_back(absl::StrCat(
-                  event.kind == compiler::ClusterEvent::kDelete ? "delete " : "upsert ",
-                  compiler::ObjectKey(event.object)));
-              emitted_events_.push_back(std::move(event));
+          [this](compiler::EventBatches batches) {
+            for (std::vector<compiler::ClusterEvent>& batch : batches) {
+              for (compiler::ClusterEvent& event : batch) {
+                emitted_.push_back(absl::StrCat(
+                    event.kind == compiler::ClusterEvent::kDelete ? "delete " : "upsert ",
+                    compiler::ObjectKey(event.object)));
+                emitted_events_.push_back(std::move(event));
+              }
             }
           },
           options_);
@@ -161,23 +162,23 @@ TEST_F(ResourceWatcherTest, ListsEveryPageThenWatchesFromTheListVersion) {
 }
 
 // A list never gathers every object into one array: its deletes, then each page's changes,
-// arrive as batches (no empty one), all before synced() turns true on the first list.
-TEST_F(ResourceWatcherTest, ListHandsOverItsDeletesThenEachPageAsABatch) {
-  std::vector<std::vector<std::string>> batches;
-  std::vector<bool> synced_at_batch;
-  ResourceWatcher* self = nullptr;
+// arrive as batches (no empty one), all in one call so that they are applied together.
+TEST_F(ResourceWatcherTest, ListHandsOverItsDeletesThenEachPageAsABatchInOneCall) {
+  std::vector<std::vector<std::vector<std::string>>> calls;
   ResourceWatcher watcher(
       ResourceKind::kPod, transport_,
-      [&](std::vector<compiler::ClusterEvent> events) {
-        std::vector<std::string>& batch = batches.emplace_back();
-        for (const compiler::ClusterEvent& event : events) {
-          batch.push_back(absl::StrCat(event.kind == compiler::ClusterEvent::kDelete ? "-" : "+",
-                                       compiler::ObjectKey(event.object)));
+      [&](compiler::EventBatches batches) {
+        std::vector<std::vector<std::string>>& call = calls.emplace_back();
+        for (const std::vector<compiler::ClusterEvent>& events : batches) {
+          std::vector<std::string>& batch = call.emplace_back();
+          for (const compiler::ClusterEvent& event : events) {
+            batch.push_back(absl::StrCat(
+                event.kind == compiler::ClusterEvent::kDelete ? "-" : "+",
+                compiler::ObjectKey(event.object)));
+          }
         }
-        synced_at_batch.push_back(self->synced());
       },
       options_);
-  self = &watcher;
   transport_.Add(ListBody("10", {Pod("a", "1", "10.0.0.1"), Pod("b", "2", "10.0.0.2")}, "p2"));
   transport_.Add(ListBody("10", {Pod("c", "3", "10.0.0.3"), Pod("d", "4", "10.0.0.4")}, "p3"));
   transport_.Add(ListBody("10", {Pod("e", "5", "10.0.0.5")}));
@@ -187,19 +188,16 @@ TEST_F(ResourceWatcherTest, ListHandsOverItsDeletesThenEachPageAsABatch) {
   transport_.Add(ListBody("50", {Pod("f", "46", "10.0.0.6")}));
 
   watcher.Step();
-  EXPECT_THAT(batches, ElementsAre(ElementsAre("+x/a", "+x/b"), ElementsAre("+x/c", "+x/d"),
-                                   ElementsAre("+x/e")));
-  EXPECT_THAT(synced_at_batch, Each(false));
-  EXPECT_TRUE(watcher.synced());
-  EXPECT_EQ(watcher.known_count(), 5u);
-
-  batches.clear();
+  EXPECT_THAT(calls, ElementsAre(ElementsAre(ElementsAre("+x/a", "+x/b"),
+                                             ElementsAre("+x/c", "+x/d"), ElementsAre("+x/e"))));
+  calls.clear();
   watcher.Step();  // 410
   watcher.Step();  // the relist: page 2 holds no change, so no batch of its own
   FW_EXPECT_OK(watcher.last_status());
-  EXPECT_THAT(batches, ElementsAre(ElementsAre("-x/c", "-x/e"), ElementsAre("+x/b"),
-                                   ElementsAre("+x/f")));
+  EXPECT_THAT(calls, ElementsAre(ElementsAre(ElementsAre("-x/c", "-x/e"), ElementsAre("+x/b"),
+                                             ElementsAre("+x/f"))));
   EXPECT_EQ(watcher.known_count(), 4u);
+  EXPECT_EQ(watcher.counters().events_emitted, 9u);  // 5 listed, then 2 deletes and 2 changes
 }
 
 TEST_F(ResourceWatcherTest, WatchEmitsChangesOnlyAndResumesFromTheLastVersionSeen) {
