@@ -272,7 +272,9 @@ void ResourceWatcher::HandleWatchBytes(std::string_view bytes, WatchStreamParser
     }
     events.push_back(std::move(change));
   }
-  Emit({std::move(events)});
+  compiler::EventBatches batches;  // not `{std::move(events)}`: that would copy the events
+  batches.push_back(std::move(events));
+  Emit(std::move(batches));
 }
 
 }  // namespace flatwall::apiwatch
