@@ -114,6 +114,10 @@ class LabelSet {
   friend bool operator==(const LabelSet& a, const Labels& b);
   friend std::strong_ordering operator<=>(const LabelSet& a, const LabelSet& b);
   friend std::ostream& operator<<(std::ostream& out, const LabelSet& labels);
+  // nlohmann::json (found by ADL) would write a set as an array of [key, value] pairs, not
+  // the object Kubernetes users read: the implicit conversion is refused; use ToMap().
+  template <typename Json>
+  friend void to_json(Json&, const LabelSet&) = delete;
 
  private:
   // The storage: this header, then 2 * count + 1 offsets into the text (label i's key is

@@ -4,9 +4,11 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace flatwall::compiler {
 namespace {
@@ -82,6 +84,15 @@ TEST(LabelSetTest, ReadsLikeTheMap) {
   for (const auto& [key, value] : labels) keys.emplace_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"app", "tier"}));
   EXPECT_EQ(labels.ToMap(), (Labels{{"app", "web"}, {"tier", "front"}}));
+}
+
+// A set goes into JSON only as its map (an object), never as an array of pairs.
+static_assert(!std::is_constructible_v<nlohmann::json, LabelSet>);
+static_assert(std::is_constructible_v<nlohmann::json, Labels>);
+
+TEST(LabelSetTest, GoesIntoJsonAsAnObjectThroughItsMap) {
+  LabelSet labels = {{"app", "web"}, {"tier", "front"}};
+  EXPECT_EQ(nlohmann::json(labels.ToMap()).dump(), R"({"app":"web","tier":"front"})");
 }
 
 // The flat storage keeps every byte of every key and value, whatever their lengths.
