@@ -12,9 +12,9 @@
 //    (agent/daemon: KubernetesSource queues the lists' page batches, the first Sync applies
 //    them to a compiler::ClusterState, freeing each batch once applied), and the figures
 //    also cover that state: the heap the watchers and the ClusterState keep together, and
-//    the peak RSS growth while the state is built. Not covered: the compiler's derived state (selector
-//    indexes, the map image; see the compiler benchmark). With --state=0 the sink drops the
-//    events: the watchers alone.
+//    the peak RSS growth while the state is built. Not covered: the compiler's derived
+//    state (selector indexes, the map image; see the compiler benchmark). With --state=0
+//    the sink drops the events: the watchers alone.
 // 2. Steady stream: the server modifies pods at a fixed rate, stamping each with the
 //    CLOCK_MONOTONIC time of the write in a pod label (the model keeps no pod annotations,
 //    and a label change is one the watcher must pass on). The pod watcher's sink takes
@@ -264,11 +264,7 @@ int RunClient(const Flags& flags, int commands, int replies) {
   double state_peak = 0;
   if (flags.state == 1) {
     ResetPeakRss();
-    for (std::vector<compiler::ClusterEvent>& batch : queued) {  // as the agent's first Sync
-      for (compiler::ClusterEvent& event : batch) state.Apply(std::move(event));
-      std::vector<compiler::ClusterEvent>().swap(batch);  // `= {}` would keep the capacity
-    }
-    queued = {};
+    state.Apply(std::exchange(queued, {}));  // as the agent's first Sync
     state_peak = StatusMegabytes("VmHWM") - rss_before;
     state_heap = HeapInUseMegabytes() - heap_before;
   }

@@ -21,6 +21,13 @@ std::vector<const T*> InNamespace(const std::map<std::string, T>& objects,
 
 }  // namespace
 
+void ClusterState::Apply(EventBatches batches) {
+  for (std::vector<ClusterEvent>& batch : batches) {
+    for (ClusterEvent& event : batch) Apply(std::move(event));
+    std::vector<ClusterEvent>().swap(batch);  // `batch = {}` would keep the capacity
+  }
+}
+
 void ClusterState::Apply(ClusterEvent event) {
   std::string key = ObjectKey(event.object);
   std::visit(

@@ -35,6 +35,9 @@ class ClusterState {
   // object is a no-op, as a repeated watch event would be). By value: a caller that moves
   // its events in (the agent's first sync of 100k pods) never holds two copies.
   void Apply(ClusterEvent event);
+  // Applies the batches in order, freeing each batch as soon as its events are applied
+  // (the agent's first sync: the events' shells are never all held beside the state).
+  void Apply(EventBatches batches);
 
   const Pod* FindPod(const std::string& key) const;  // key "namespace/name"
 

@@ -183,8 +183,9 @@ nlohmann::json FormatImageJson(const MapImage& image, const std::string& node_na
   }
   out["identities"] = nlohmann::json::array();
   for (const compiler::IdentityInfo& info : image.identities) {
-    out["identities"].push_back(
-        {{"identity", info.identity}, {"namespace", info.namespace_name}, {"labels", info.labels.ToMap()}});
+    out["identities"].push_back({{"identity", info.identity},
+                                 {"namespace", info.namespace_name},
+                                 {"labels", info.labels.ToMap()}});
   }
   out["ipcache"] = nlohmann::json::array();
   for (const auto& [key, value] : image.ipcache) {

@@ -342,8 +342,8 @@ absl::Status Planner::PlanGeneratedServices() {
   for (const PodPlan& pod : plan_.pods) {
     if (has_own.count(pod.key) || !pod.ipv4) continue;
     const compiler::Pod* model = state_.FindPod(pod.key);
-    ServicePlan service{
-        model->namespace_name, GeneratedServiceName(model->name), {}, true, model->labels.ToMap()};
+    ServicePlan service{model->namespace_name, GeneratedServiceName(model->name), {}, true,
+                        model->labels.ToMap()};
     service.backend_pods =
         SelectedPods(state_, plan_.pods, service.namespace_name, service.selector);
     if (service.selector.empty() || service.backend_pods != std::vector<std::string>{pod.key} ||
