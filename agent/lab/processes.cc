@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -19,8 +20,38 @@ namespace {
 constexpr auto kKillWait = std::chrono::seconds(2);
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 
-bool StatNetns(pid_t pid, struct stat* info) {
-  return stat(absl::StrCat("/proc/", pid, "/ns/net").c_str(), info) == 0;
+// True unless the thread whose /proc/<pid>/task/<tid> directory this is has exited
+// (zombie or dead) or is gone.
+bool TaskRunning(const std::filesystem::path& task_dir) {
+  std::ifstream stat_file(task_dir / "stat");
+  std::string stat_line;
+  if (!std::getline(stat_file, stat_line)) return false;
+  // "pid (comm) S …": the state follows the last ')' (comm may itself hold ')').
+  size_t paren = stat_line.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat_line.size()) return false;
+  char state = stat_line[paren + 2];
+  return state != 'Z' && state != 'X';
+}
+
+// The directory of a thread of `pid` that has not exited, if any. Every thread counts: a
+// multi-threaded process's first thread turns zombie as soon as it exits itself (and
+// loses its /proc/<pid>/ns), while the other threads still hold the process's files —
+// the agent's listening socket, for one — until they have exited too.
+std::optional<std::filesystem::path> RunningTask(pid_t pid) {
+  std::error_code error;
+  std::filesystem::directory_iterator task(absl::StrCat("/proc/", pid, "/task"), error);
+  for (; !error && task != std::filesystem::directory_iterator(); task.increment(error)) {
+    if (TaskRunning(task->path())) return task->path();
+  }
+  return std::nullopt;
+}
+
+// The inode of the network namespace of a running thread of `pid`.
+std::optional<ino_t> RunningNetnsInode(pid_t pid) {
+  std::optional<std::filesystem::path> task = RunningTask(pid);
+  struct stat info;
+  if (!task || stat((*task / "ns" / "net").c_str(), &info) != 0) return std::nullopt;
+  return info.st_ino;
 }
 
 // Waits until none of `pids` is alive or `timeout` passes; returns those still alive.
@@ -37,21 +68,11 @@ std::vector<pid_t> WaitForExit(std::vector<pid_t> pids, std::chrono::millisecond
 
 }  // namespace
 
-bool ProcessAlive(pid_t pid) {
-  std::ifstream stat_file(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat_line;
-  if (!std::getline(stat_file, stat_line)) return false;
-  // "pid (comm) S …": the state follows the last ')' (comm may itself hold ')').
-  size_t paren = stat_line.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat_line.size()) return false;
-  char state = stat_line[paren + 2];
-  return state != 'Z' && state != 'X';
-}
+bool ProcessAlive(pid_t pid) { return RunningTask(pid).has_value(); }
 
 bool ProcessInNetns(pid_t pid, const std::string& netns) {
   absl::StatusOr<ino_t> inode = NetnsInode(netns);
-  struct stat info;
-  return inode.ok() && ProcessAlive(pid) && StatNetns(pid, &info) && info.st_ino == *inode;
+  return inode.ok() && RunningNetnsInode(pid) == *inode;
 }
 
 std::vector<pid_t> ProcessesInNetns(const std::string& netns) {
@@ -62,10 +83,7 @@ std::vector<pid_t> ProcessesInNetns(const std::string& netns) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    struct stat info;
-    if (StatNetns(pid, &info) && info.st_ino == *inode && ProcessAlive(pid)) {
-      pids.push_back(pid);
-    }
+    if (RunningNetnsInode(pid) == *inode) pids.push_back(pid);
   }
   std::sort(pids.begin(), pids.end());
   return pids;

@@ -19,8 +19,8 @@ namespace flatwall::lab {
 // Live processes in the named network namespace, sorted; empty when it does not exist.
 std::vector<pid_t> ProcessesInNetns(const std::string& netns);
 
-// True while `pid` exists and has not exited (a zombie waiting to be reaped counts as
-// exited: it holds no sockets and no namespace).
+// True while any thread of process `pid` has not exited. A zombie waiting to be reaped
+// counts as exited once all its threads have: then it holds no sockets and no namespace.
 bool ProcessAlive(pid_t pid);
 
 // True when `pid` is alive and in the named network namespace: guards a signal sent to a
