@@ -274,4 +274,17 @@ absl::StatusOr<std::vector<ProbeResult>> ProbeAllPairs(const TopologyPlan& plan,
   return results;
 }
 
+absl::StatusOr<ProbeResult> ProbePair(const TopologyPlan& plan, const std::string& from,
+                                      const std::string& to, const ProbeOptions& options) {
+  TopologyPlan ends = plan;
+  std::erase_if(ends.pods, [&](const PodPlan& pod) { return pod.key != from && pod.key != to; });
+  FW_ASSIGN_OR_RETURN(std::vector<ProbeResult> results, ProbeAllPairs(ends, options));
+  for (ProbeResult& result : results) {
+    if (result.reachability.from == from && result.reachability.to == to) {
+      return std::move(result);
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("probe ", from, " -> ", to, ": no such pods"));
+}
+
 }  // namespace flatwall::lab

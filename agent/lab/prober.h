@@ -57,6 +57,11 @@ struct ProbeResult {
 absl::StatusOr<std::vector<ProbeResult>> ProbeAllPairs(const TopologyPlan& plan,
                                                        const ProbeOptions& options);
 
+// The probe of one ordered pair alone (the plan's other pods take no part). NotFound
+// when either pod is not in the plan; otherwise as ProbeAllPairs.
+absl::StatusOr<ProbeResult> ProbePair(const TopologyPlan& plan, const std::string& from,
+                                      const std::string& to, const ProbeOptions& options);
+
 }  // namespace flatwall::lab
 
 #endif  // FLATWALL_AGENT_LAB_PROBER_H_

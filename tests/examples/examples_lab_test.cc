@@ -27,9 +27,6 @@ using lab::TopologyPlan;
 
 // A denied probe waits this long; allowed ones answer in milliseconds.
 constexpr std::chrono::milliseconds kTimeout{700};
-// A loaded 2-core machine can hold an allowed flow's answer past kTimeout: a probe that
-// timed out against an allowed cell is repeated alone with this timeout before it counts.
-constexpr std::chrono::milliseconds kRetryTimeout{5000};
 // The fabric's bridge and its addresses (docs/lab.md): the outside hosts' gateway.
 constexpr char kFabricBridge[] = "vpc0";
 constexpr char kFabricIpv4[] = "10.10.0.1";
@@ -40,23 +37,6 @@ constexpr char kFabricIpv6[] = "fd00:10::1";
 // serve` (which answers with the host's name: its address). Its namespace carries the
 // lab's prefix, so `lab down` removes it, its veth and its server with the lab. Returned
 // as a PodPlan so the lab's prober can probe to and from it.
-// The probe of one cell again, with only its two ends in the plan and kRetryTimeout.
-absl::StatusOr<lab::ProbeResult> ProbeCellAgain(const TopologyPlan& plan,
-                                                const ExpectedCell& cell) {
-  TopologyPlan pair = plan;
-  std::erase_if(pair.pods,
-                [&](const PodPlan& pod) { return pod.key != cell.from && pod.key != cell.to; });
-  absl::StatusOr<std::vector<lab::ProbeResult>> results = lab::ProbeAllPairs(
-      pair, {cell.port, cell.protocol, /*via_service=*/false, kRetryTimeout});
-  if (!results.ok()) return results.status();
-  for (lab::ProbeResult& result : *results) {
-    if (result.reachability.from == cell.from && result.reachability.to == cell.to) {
-      return std::move(result);
-    }
-  }
-  return absl::NotFoundError(cell.ToString() + ": not probed again");
-}
-
 absl::StatusOr<PodPlan> BuildOutsideHost(const TopologyPlan& plan, int index,
                                          const IpAddress& ip,
                                          const std::vector<ServedPort>& ports) {
@@ -134,8 +114,9 @@ TEST_P(ExamplesLabTest, RealTrafficMatchesEveryExpectedCell) {
   std::map<std::pair<Protocol, uint16_t>, std::vector<const ExpectedCell*>> by_port;
   for (const ExpectedCell& cell : *cells) by_port[{cell.protocol, cell.port}].push_back(&cell);
   for (const auto& [protocol_port, port_cells] : by_port) {
-    absl::StatusOr<std::vector<lab::ProbeResult>> results = lab::ProbeAllPairs(
-        probed, {protocol_port.second, protocol_port.first, /*via_service=*/false, kTimeout});
+    const lab::ProbeOptions options{protocol_port.second, protocol_port.first,
+                                    /*via_service=*/false, kTimeout};
+    absl::StatusOr<std::vector<lab::ProbeResult>> results = lab::ProbeAllPairs(probed, options);
     ASSERT_TRUE(results.ok()) << results.status();
     std::map<std::pair<std::string, std::string>, const lab::ProbeResult*> by_flow;
     for (const lab::ProbeResult& result : *results) {
@@ -145,11 +126,7 @@ TEST_P(ExamplesLabTest, RealTrafficMatchesEveryExpectedCell) {
       auto found = by_flow.find({cell->from, cell->to});
       ASSERT_NE(found, by_flow.end()) << cell->ToString() << ": not probed";
       lab::ProbeResult result = *found->second;
-      if (cell->allowed && result.outcome == lab::ProbeOutcome::kTimedOut) {
-        absl::StatusOr<lab::ProbeResult> again = ProbeCellAgain(probed, *cell);
-        ASSERT_TRUE(again.ok()) << again.status();
-        result = *std::move(again);
-      }
+      lab::ProbeAgainIfAllowedFlowTimedOut(probed, cell->allowed, options, &result);
       EXPECT_EQ(result.reachability.allowed, cell->allowed)
           << cell->ToString() << ": probe to " << result.address << " "
           << lab::ProbeOutcomeName(result.outcome) << " " << result.detail;

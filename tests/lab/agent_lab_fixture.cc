@@ -204,13 +204,15 @@ std::vector<std::string> AgentLabTest::MismatchesWithModel(uint16_t port) const 
            state, port, compiler::Protocol::kTcp, compiler::JudgeWithImage(image))) {
     model[{result.from, result.to}] = result.allowed;
   }
-  absl::StatusOr<std::vector<ProbeResult>> probed =
-      LabProbe(lab_name_, {port, compiler::Protocol::kTcp, false, std::chrono::milliseconds(700)});
+  const ProbeOptions options{port, compiler::Protocol::kTcp, false, std::chrono::milliseconds(700)};
+  absl::StatusOr<std::vector<ProbeResult>> probed = LabProbe(lab_name_, options);
   if (!probed.ok()) return {absl::StrCat("probe: ", probed.status().message())};
-  for (const ProbeResult& result : *probed) {
+  for (ProbeResult& result : *probed) {
     const std::string& from = result.reachability.from;
     const std::string& to = result.reachability.to;
     auto expected = model.find({from, to});
+    ProbeAgainIfAllowedFlowTimedOut(plan_, expected != model.end() && expected->second, options,
+                                    &result);
     if (expected == model.end() || expected->second != result.reachability.allowed) {
       mismatches.push_back(absl::StrCat(from, " -> ", to, ": probe ",
                                         std::string(ProbeOutcomeName(result.outcome)), ", model ",

@@ -20,6 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr std::chrono::milliseconds kRetryTimeout{5000};
+
 }  // namespace
 
 compiler::ClusterState StateFromYaml(const std::string& yaml) {
@@ -111,6 +113,20 @@ void RealLabTest::ExpectNothingLeft(const std::vector<pid_t>& pids) const {
         << "pin root left: " << entry.path();
   }
   for (pid_t pid : pids) EXPECT_FALSE(ProcessAlive(pid)) << "process " << pid << " still runs";
+}
+
+void ProbeAgainIfAllowedFlowTimedOut(const TopologyPlan& plan, bool should_allow,
+                                     ProbeOptions options, ProbeResult* result) {
+  if (!should_allow || result->outcome != ProbeOutcome::kTimedOut) return;
+  options.timeout = kRetryTimeout;
+  absl::StatusOr<ProbeResult> again =
+      ProbePair(plan, result->reachability.from, result->reachability.to, options);
+  if (again.ok()) {
+    *result = *std::move(again);
+  } else {
+    ADD_FAILURE() << "probing " << result->reachability.from << " -> "
+                  << result->reachability.to << " again: " << again.status();
+  }
 }
 
 }  // namespace flatwall::lab

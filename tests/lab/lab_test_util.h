@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/lab/prober.h"
+#include "agent/lab/topology_plan.h"
 #include "gtest/gtest.h"
 #include "policy-compiler/cluster_state.h"
 
@@ -58,6 +60,14 @@ class RealLabTest : public ::testing::Test {
 
 // The `flatwall` binary of this build (it serves the lab's pods).
 std::string FlatwallBinary();
+
+// A loaded 2-core machine can hold an allowed flow's answer past the timeout of a probe
+// of the whole matrix. When `result` timed out though its flow `should_allow`, it is
+// replaced by the pair probed again alone (`options` with a 5 s timeout); the test fails
+// if that cannot be done. A flow that should be denied is never probed again, so a
+// policy error still fails.
+void ProbeAgainIfAllowedFlowTimedOut(const TopologyPlan& plan, bool should_allow,
+                                     ProbeOptions options, ProbeResult* result);
 
 }  // namespace flatwall::lab
 
