@@ -23,11 +23,6 @@ void EraseSorted(std::vector<uint32_t>* ids, uint32_t id) {
   if (it != ids->end() && *it == id) ids->erase(it);
 }
 
-// by_label_'s key for one label of a set.
-std::pair<std::string, std::string> LabelKey(const LabelSet::value_type& label) {
-  return {std::string(label.first), std::string(label.second)};
-}
-
 const std::vector<uint32_t>& EmptyIds() {
   static const auto* const kEmpty = new std::vector<uint32_t>();
   return *kEmpty;
@@ -204,10 +199,17 @@ const std::map<LabelSet, std::vector<uint32_t>>& IdentityTable::InNamespace(
   return it == by_namespace_.end() ? *kNone : it->second;
 }
 
-const std::vector<uint32_t>& IdentityTable::WithLabel(const std::string& key,
-                                                      const std::string& value) const {
-  auto it = by_label_.find(std::make_pair(key, value));
-  return it == by_label_.end() ? EmptyIds() : it->second;
+const std::vector<uint32_t>& IdentityTable::WithLabel(absl::string_view key,
+                                                      absl::string_view value) const {
+  auto it = by_label_.find(LabelSet::value_type(key, value));
+  return it == by_label_.end() ? EmptyIds() : it->second.ids;
+}
+
+std::vector<uint32_t>& IdentityTable::LabelIds(const LabelSet& labels,
+                                               const LabelSet::value_type& label) {
+  auto [it, inserted] = by_label_.try_emplace(label);
+  if (inserted) it->second.owner = labels;
+  return it->second.ids;
 }
 
 const std::vector<uint32_t>& IdentityTable::WithNamedPort(const std::string& port_name) const {
@@ -217,7 +219,7 @@ const std::vector<uint32_t>& IdentityTable::WithNamedPort(const std::string& por
 
 void IdentityTable::Index(uint32_t id, const IdentityKey& key) {
   InsertSorted(&by_namespace_[key.namespace_name][key.namespace_labels], id);
-  for (const auto& label : key.labels) InsertSorted(&by_label_[LabelKey(label)], id);
+  for (const auto& label : key.labels) InsertSorted(&LabelIds(key.labels, label), id);
   for (const auto& [name, ports] : key.named_ports) InsertSorted(&by_named_port_[name], id);
 }
 
@@ -232,10 +234,10 @@ void IdentityTable::Unindex(uint32_t id, const IdentityKey& key) {
     if (ns->second.empty()) by_namespace_.erase(ns);
   }
   for (const auto& label : key.labels) {
-    auto it = by_label_.find(LabelKey(label));
+    auto it = by_label_.find(label);
     if (it == by_label_.end()) continue;
-    EraseSorted(&it->second, id);
-    if (it->second.empty()) by_label_.erase(it);
+    EraseSorted(&it->second.ids, id);
+    if (it->second.ids.empty()) by_label_.erase(it);
   }
   for (const auto& [name, ports] : key.named_ports) {
     auto it = by_named_port_.find(name);
@@ -256,7 +258,7 @@ void IdentityTable::RebuildIndexes() {
   std::sort(all.begin(), all.end());
   for (const auto& [id, key] : all) {
     by_namespace_[key->namespace_name][key->namespace_labels].push_back(id);
-    for (const auto& label : key->labels) by_label_[LabelKey(label)].push_back(id);
+    for (const auto& label : key->labels) LabelIds(key->labels, label).push_back(id);
     for (const auto& [name, ports] : key->named_ports) by_named_port_[name].push_back(id);
   }
 }

@@ -104,20 +104,30 @@ class IdentityTable {
   const std::map<std::string, std::map<LabelSet, std::vector<uint32_t>>>& namespaces() const {
     return by_namespace_;
   }
-  const std::vector<uint32_t>& WithLabel(const std::string& key, const std::string& value) const;
+  const std::vector<uint32_t>& WithLabel(absl::string_view key, absl::string_view value) const;
   const std::vector<uint32_t>& WithNamedPort(const std::string& port_name) const;
 
  private:
   void Index(uint32_t id, const IdentityKey& key);
   void Unindex(uint32_t id, const IdentityKey& key);
   void RebuildIndexes();
+  // The ids of by_label_'s entry for `label`, one of the labels of `labels`; a new entry
+  // keeps `labels` alive for its key.
+  std::vector<uint32_t>& LabelIds(const LabelSet& labels, const LabelSet::value_type& label);
   void Renumber(const std::vector<internal::ContentIds<IdentityKey>::Renumbered>& moved,
                 IdentityChanges* changes);
 
   internal::ContentIds<IdentityKey> ids_;
   absl::flat_hash_map<uint32_t, uint32_t> pod_counts_;
   std::map<std::string, std::map<LabelSet, std::vector<uint32_t>>> by_namespace_;
-  absl::flat_hash_map<std::pair<std::string, std::string>, std::vector<uint32_t>> by_label_;
+  // One entry per distinct label. Its key points into `owner`, a label set of one of the
+  // identities that carried the label when the entry was made, held so that the views
+  // outlive that identity: no copies of the label's bytes, and lookups by view.
+  struct LabelEntry {
+    LabelSet owner;
+    std::vector<uint32_t> ids;
+  };
+  absl::flat_hash_map<LabelSet::value_type, LabelEntry> by_label_;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> by_named_port_;
 };
 

@@ -131,5 +131,27 @@ TEST(IdentityTest, IndexesFindIdentitiesByNamespaceLabelAndNamedPort) {
   EXPECT_EQ(shop.begin()->first, kNamespaceLabels);
 }
 
+TEST(IdentityTest, LabelIndexKeepsALabelAfterTheIdentityItWasFirstSeenOnIsGone) {
+  const std::string value(40, 'v');  // too long for a string's inline buffer
+  IdentityTable table;
+  IdentityChanges changes;
+  uint32_t first = table.Acquire(
+      KeyOf(PodBuilder("shop", "a").Labels({{"app", value}, {"pod", "a"}})), &changes);
+  uint32_t second = table.Acquire(
+      KeyOf(PodBuilder("shop", "b").Labels({{"app", value}, {"pod", "b"}})), &changes);
+  table.Release(first, &changes);
+  changes = {};  // the last holder of the first identity's labels
+  // Label sets of the same size made now reuse the first identity's memory.
+  std::vector<LabelSet> others;
+  for (char c = 'a'; c <= 'z'; ++c) {
+    others.push_back(LabelSet({{"app", std::string(40, c)}, {"pod", "a"}}));
+  }
+
+  EXPECT_EQ(table.WithLabel("app", value), std::vector<uint32_t>{second});
+  EXPECT_TRUE(table.WithLabel("pod", "a").empty());
+  table.Release(second, &changes);
+  EXPECT_TRUE(table.WithLabel("app", value).empty());
+}
+
 }  // namespace
 }  // namespace flatwall::compiler
