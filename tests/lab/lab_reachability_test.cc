@@ -71,7 +71,8 @@ TEST_P(LabReachabilityTest, RealTrafficEqualsTheModelDirectlyAndViaServices) {
       if (probe.protocol == Protocol::kSctp) continue;
       auto model = ModelVerdicts(scenario.policies_yaml, probe);
       for (bool via_service : {false, true}) {
-        SCOPED_TRACE(absl::StrCat(testing::ProbeName(probe), via_service ? " via Services" : " direct"));
+        SCOPED_TRACE(
+            absl::StrCat(testing::ProbeName(probe), via_service ? " via Services" : " direct"));
         const ProbeOptions options{probe.port, probe.protocol, via_service, kTimeout};
         absl::StatusOr<std::vector<ProbeResult>> results = LabProbe(lab_name_, options);
         ASSERT_TRUE(results.ok()) << results.status();
