@@ -132,7 +132,7 @@ TEST(IdentityTest, IndexesFindIdentitiesByNamespaceLabelAndNamedPort) {
 }
 
 TEST(IdentityTest, LabelIndexKeepsALabelAfterTheIdentityItWasFirstSeenOnIsGone) {
-  const std::string value(40, 'v');  // too long for a string's inline buffer
+  const std::string value(40, 'v');
   IdentityTable table;
   IdentityChanges changes;
   uint32_t first = table.Acquire(
@@ -141,7 +141,7 @@ TEST(IdentityTest, LabelIndexKeepsALabelAfterTheIdentityItWasFirstSeenOnIsGone) 
       KeyOf(PodBuilder("shop", "b").Labels({{"app", value}, {"pod", "b"}})), &changes);
   table.Release(first, &changes);
   changes = {};  // the last holder of the first identity's labels
-  // Label sets of the same size made now reuse the first identity's memory.
+  // Label sets of the same size made now are likely to reuse the freed block.
   std::vector<LabelSet> others;
   for (char c = 'a'; c <= 'z'; ++c) {
     others.push_back(LabelSet({{"app", std::string(40, c)}, {"pod", "a"}}));
