@@ -37,11 +37,16 @@ bool RequirementMatches(const LabelSelectorRequirement& requirement, const Label
   return false;
 }
 
-bool SelectorMatches(const LabelSelector& selector, const LabelSet& labels) {
-  for (const auto& [key, value] : selector.match_labels) {
+bool LabelsInclude(const LabelSet& labels, const Labels& wanted) {
+  for (const auto& [key, value] : wanted) {
     auto it = labels.find(key);
     if (it == labels.end() || it->second != value) return false;
   }
+  return true;
+}
+
+bool SelectorMatches(const LabelSelector& selector, const LabelSet& labels) {
+  if (!LabelsInclude(labels, selector.match_labels)) return false;
   for (const LabelSelectorRequirement& requirement : selector.match_expressions) {
     if (!RequirementMatches(requirement, labels)) return false;
   }

@@ -16,6 +16,10 @@ namespace flatwall::compiler {
 // the key; In with no values matches nothing (the API server rejects it anyway).
 bool RequirementMatches(const LabelSelectorRequirement& requirement, const LabelSet& labels);
 
+// Whether `labels` hold every label of `wanted` with the same value: a selector's
+// matchLabels, or a Service's selector.
+bool LabelsInclude(const LabelSet& labels, const Labels& wanted);
+
 // Whether `labels` satisfy every matchLabels pair and every requirement of `selector`.
 // The empty selector matches every object.
 bool SelectorMatches(const LabelSelector& selector, const LabelSet& labels);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/lab/lab_names.h"
+#include "policy-compiler/selector.h"
 
 namespace flatwall::lab {
 namespace {
@@ -99,14 +100,6 @@ std::vector<ServedPort> ServedPorts(const compiler::Pod& pod, int* sctp_ports) {
   return ports;
 }
 
-bool LabelsInclude(const compiler::LabelSet& labels, const compiler::Labels& selector) {
-  for (const auto& [key, value] : selector) {
-    auto it = labels.find(key);
-    if (it == labels.end() || it->second != value) return false;
-  }
-  return true;
-}
-
 // The pods of `namespace_name` a Service selector picks, among the planned pods.
 std::vector<std::string> SelectedPods(const compiler::ClusterState& state,
                                       const std::vector<PodPlan>& pods,
@@ -115,7 +108,7 @@ std::vector<std::string> SelectedPods(const compiler::ClusterState& state,
   std::vector<std::string> selected;
   for (const PodPlan& plan : pods) {
     const compiler::Pod* pod = state.FindPod(plan.key);
-    if (pod->namespace_name == namespace_name && LabelsInclude(pod->labels, selector)) {
+    if (pod->namespace_name == namespace_name && compiler::LabelsInclude(pod->labels, selector)) {
       selected.push_back(plan.key);
     }
   }

@@ -56,6 +56,16 @@ TEST(SelectorTest, MatchesLikeKubernetesLabelSelectors) {
   }
 }
 
+TEST(SelectorTest, LabelsIncludeEveryWantedLabelWithItsValue) {
+  const LabelSet web = Labels{{"app", "web"}, {"tier", "front"}};
+  EXPECT_TRUE(LabelsInclude(web, {}));
+  EXPECT_TRUE(LabelsInclude(web, {{"app", "web"}}));
+  EXPECT_TRUE(LabelsInclude(web, {{"app", "web"}, {"tier", "front"}}));
+  EXPECT_FALSE(LabelsInclude(web, {{"app", "db"}}));
+  EXPECT_FALSE(LabelsInclude(web, {{"app", "web"}, {"env", "prod"}}));
+  EXPECT_FALSE(LabelsInclude({}, {{"app", "web"}}));
+}
+
 TEST(SelectorTest, EmptinessIsAboutRequirementsNotLabels) {
   EXPECT_TRUE(IsEmptySelector(Selector()));
   EXPECT_FALSE(IsEmptySelector(Selector({{"a", "b"}})));
